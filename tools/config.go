@@ -100,4 +100,3 @@ func expandHome(p, home string) (string, error) {
 	}
 	return filepath.Clean(p), nil
 }
-
