@@ -19,7 +19,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wenwen-ai/wenwen-mcp/tools"
-	"github.com/wenwen-ai/wenwen-mcp/upstream"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise
@@ -94,20 +93,15 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		fmt.Fprint(stderr, terminalHint)
 	}
 
-	client, err := upstream.New(
-		upstream.WithBaseURL(cfg.BaseURL),
-		upstream.WithAPIKey(cfg.APIKey),
-		upstream.WithTimeout(cfg.Timeout),
-		upstream.WithUserAgent("wenwen-mcp/"+buildVersion()),
-	)
+	deps, err := tools.NewDeps(cfg, logger, buildVersion())
 	if err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+		return err
 	}
-	if !client.HasKey() {
+	defer deps.Close()
+	if !deps.Client.HasKey() {
 		logger.Warn().Msg("WENWEN_API_KEY is not set: tools are listed, but calls to the gateway will explain how to set it")
 	}
 
-	deps := &tools.Deps{Config: cfg, Client: client, Logger: logger}
 	srv := tools.NewServer(deps, buildVersion(), tools.All(deps))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

@@ -3,6 +3,7 @@
 package tools
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -11,11 +12,34 @@ import (
 	"github.com/wenwen-ai/wenwen-mcp/upstream"
 )
 
-// Deps is what the tools need, built once in run and passed down.
+// Deps is what the tools need, built once by NewDeps (in run, and in tests)
+// and passed down.
 type Deps struct {
 	Config Config
 	Client *upstream.Client
 	Logger zerolog.Logger
+}
+
+// NewDeps builds everything the tools need from the configuration. main.go
+// and the tests both use it, so what is tested is what runs. Call Close when
+// the server stops.
+func NewDeps(cfg Config, logger zerolog.Logger, version string) (*Deps, error) {
+	client, err := upstream.New(
+		upstream.WithBaseURL(cfg.BaseURL),
+		upstream.WithAPIKey(cfg.APIKey),
+		upstream.WithTimeout(cfg.Timeout),
+		upstream.WithUserAgent("wenwen-mcp/"+version),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	d := &Deps{Config: cfg, Client: client, Logger: logger}
+	return d, nil
+}
+
+// Close releases what NewDeps started (background jobs, pollers).
+func (d *Deps) Close() error {
+	return nil
 }
 
 // Instructions tell the agent what the server is for and how its tools fit.

@@ -17,8 +17,9 @@
 // # Fault models
 //
 // A request for one of these models (all listed in the catalogue) misbehaves.
-// "Recording" names a file in testdata/upstream without .http; the stream
-// column applies to requests with "stream":true.
+// Names like upstream-429 are recordings (testdata/upstream/<name>.http),
+// replayed byte for byte. Every route may use them through
+// [Gateway.ReplayFault]; the rows from fault-trunc down are chat's own.
 //
 //	Model                  Plain request                            Stream request ("stream":true)
 //	---------------------  ---------------------------------------  ----------------------------------------
