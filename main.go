@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -41,6 +42,8 @@ WENWEN_TIMEOUT, WENWEN_OUTPUT_DIR, WENWEN_LOG_LEVEL...); see the README.
 
 Usage:
   wenwen-mcp            serve MCP on stdin/stdout
+  wenwen-mcp --toolsets=default,audio --tools=embed_text --exclude-tools=chat
+                        choose the tools to serve (see the README's toolsets)
   wenwen-mcp --version  print the version
   wenwen-mcp --help     print this help
 `
@@ -59,6 +62,10 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	showVersion := fs.Bool("version", false, "print the version")
+	// Tool selection flags override WENWEN_TOOLSETS, WENWEN_TOOLS and WENWEN_EXCLUDE_TOOLS.
+	toolsetsFlag := fs.String("toolsets", "", "comma list of toolsets to serve, or all, or default")
+	toolsFlag := fs.String("tools", "", "comma list of single tools to serve on top of the toolsets")
+	excludeFlag := fs.String("exclude-tools", "", "comma list of tools not to serve")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -78,6 +85,16 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "toolsets":
+			cfg.Toolsets = []string{*toolsetsFlag}
+		case "tools":
+			cfg.Tools = []string{*toolsFlag}
+		case "exclude-tools":
+			cfg.ExcludeTools = []string{*excludeFlag}
+		}
+	})
 	logger := newLogger(stderr, cfg.LogLevel)
 
 	// Anything that prints to the process's stdout by mistake (a library's
@@ -102,7 +119,11 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		logger.Warn().Msg("WENWEN_API_KEY is not set: tools are listed, but calls to the gateway will explain how to set it")
 	}
 
-	srv := tools.NewServer(deps, buildVersion(), tools.All(deps))
+	served, err := tools.Select(tools.All(deps), cfg.Toolsets, cfg.Tools, cfg.ExcludeTools)
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	srv := tools.NewServer(deps, buildVersion(), served)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -110,11 +131,33 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	stdio := tools.NewStdioServer(srv)
 	stdio.SetErrorLogger(log.New(zerologWriter{logger}, "", 0))
 	logger.Info().Str("version", buildVersion()).Str("base_url", cfg.BaseURL).Msg("serving MCP on stdio")
-	err = stdio.Listen(ctx, stdin, stdout)
+	err = stdio.Listen(ctx, drainingReader{r: stdin, ctx: ctx, deps: deps}, stdout)
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, io.EOF) {
 		return nil
 	}
 	return err
+}
+
+// drainingReader holds back stdin's end until the tool calls in flight have
+// answered (at most drainGrace): mcp-go cancels every call when its input
+// ends, and a client that writes its requests and then closes stdin (a shell
+// pipe, a script) should still get every answer.
+type drainingReader struct {
+	r    io.Reader
+	ctx  context.Context
+	deps *tools.Deps
+}
+
+const drainGrace = 30 * time.Second
+
+func (d drainingReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err == io.EOF {
+		// A call read just before the end may not have reached a worker yet.
+		time.Sleep(20 * time.Millisecond)
+		d.deps.WaitIdle(d.ctx, drainGrace)
+	}
+	return n, err
 }
 
 func newLogger(w io.Writer, level string) zerolog.Logger {

@@ -30,6 +30,7 @@ type chatInput struct {
 	MaxTokens   *int           `json:"max_tokens,omitempty" jsonschema:"minimum=1" jsonschema_description:"Most tokens in the answer."`
 	JSONSchema  map[string]any `json:"json_schema,omitempty" jsonschema_description:"JSON schema (root type object) the answer must follow; the parsed object comes back in json."`
 	Tools       []functionDef  `json:"tools,omitempty" jsonschema_description:"Functions the model may call; calls come back in tool_calls with arguments as an object."`
+	Images      []string       `json:"images,omitempty" jsonschema:"maxItems=10" jsonschema_description:"Images for the last user message (needs a vision model): local file paths, http(s) URLs or data: URLs."`
 }
 
 var reFuncName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -97,6 +98,9 @@ func chatTool(d *Deps) Tool {
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in chatInput) (Result[chatOutput], error) {
 			req := buildChatRequest(in, d.Config.ChatModel)
+			if err := attachImages(ctx, d, req, in.Images); err != nil { // images.go
+				return Result[chatOutput]{}, err
+			}
 			resp, err := d.Client.ChatStream(ctx, req, func(delta upstream.ChatDelta) {
 				call.Progress.Report(float64(delta.Chars), 0, fmt.Sprintf("received %d characters", delta.Chars))
 			})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -25,6 +26,16 @@ type Config struct {
 	OutputDir  string        `env:"OUTPUT_DIR" envDefault:"~/wenwen-mcp" desc:"Where generated files are saved (created on demand)."`
 	SaveMedia  bool          `env:"SAVE_MEDIA" envDefault:"true" desc:"false keeps gateway URLs only and saves nothing to disk."`
 	LogLevel   string        `env:"LOG_LEVEL" envDefault:"info" desc:"Log level on stderr: debug, info, warn, error."`
+	// Long jobs (tools/jobs, video.go, midjourney.go).
+	VideoModel string        `env:"VIDEO_MODEL" envDefault:"sora_video2" desc:"Model used by generate_video when the call names none."`
+	JobsDir    string        `env:"JOBS_DIR" desc:"Where job records are kept so that jobs survive a restart (default: .jobs inside WENWEN_OUTPUT_DIR)."`
+	MaxJobs    int           `env:"MAX_JOBS" envDefault:"8" desc:"How many long jobs (videos, Midjourney) run at once; more wait in a queue."`
+	JobTimeout time.Duration `env:"JOB_TIMEOUT" envDefault:"30m" desc:"How long one video or Midjourney job may take before it is given up (Go duration)."`
+	MaxWait    time.Duration `env:"MAX_WAIT" envDefault:"300s" desc:"Longest wait_seconds a call may ask for; longer jobs return a job_id to follow with get_job."`
+	// Tool selection (toolsets.go); the --toolsets, --tools and --exclude-tools flags override these.
+	Toolsets     []string `env:"TOOLSETS" envDefault:"default" desc:"Comma list of toolsets to serve (models, chat, images, video, midjourney, jobs, audio, embeddings, responses, anthropic, gemini), or all, or default (models, chat, images, video, jobs)."`
+	Tools        []string `env:"TOOLS" desc:"Comma list of single tools to serve on top of the toolsets, e.g. embed_text."`
+	ExcludeTools []string `env:"EXCLUDE_TOOLS" desc:"Comma list of tools not to serve."`
 }
 
 // ParseConfig reads the configuration from environ (KEY=VALUE pairs, as
@@ -44,9 +55,35 @@ func ParseConfig(environ []string, home string) (Config, error) {
 		if errors.As(err, &agg) && len(agg.Errors) > 0 {
 			err = agg.Errors[0]
 		}
+		var pe env.ParseError
+		if errors.As(err, &pe) {
+			name := "WENWEN_" + envTag(pe.Name)
+			return Config{}, fmt.Errorf("invalid configuration: %s=%q: %s", name, vars[name], wantFor(pe.Type, pe.Err))
+		}
 		return Config{}, fmt.Errorf("invalid configuration: %v", err)
 	}
 	return cfg.normalize(home)
+}
+
+func wantFor(t reflect.Type, err error) string {
+	switch {
+	case t == reflect.TypeFor[time.Duration]():
+		return "want a duration such as 90s or 5m"
+	case t.Kind() == reflect.Bool:
+		return "want true or false"
+	case t.Kind() == reflect.Int:
+		return "want a whole number"
+	}
+	return err.Error()
+}
+
+// envTag is the variable name (without prefix) of a Config field.
+func envTag(field string) string {
+	if f, ok := reflect.TypeFor[Config]().FieldByName(field); ok {
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		return name
+	}
+	return strings.ToUpper(field)
 }
 
 func (c Config) normalize(home string) (Config, error) {
@@ -77,6 +114,21 @@ func (c Config) normalize(home string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration: WENWEN_OUTPUT_DIR: %v", err)
 	}
 	c.OutputDir = dir
+	if strings.TrimSpace(c.JobsDir) == "" {
+		c.JobsDir = filepath.Join(c.OutputDir, ".jobs")
+	} else if c.JobsDir, err = expandHome(c.JobsDir, home); err != nil {
+		return c, fmt.Errorf("invalid configuration: WENWEN_JOBS_DIR: %v", err)
+	}
+	switch {
+	case strings.TrimSpace(c.VideoModel) == "":
+		return c, errors.New("invalid configuration: WENWEN_VIDEO_MODEL is empty")
+	case c.MaxJobs < 1 || c.MaxJobs > 1000:
+		return c, fmt.Errorf("invalid configuration: WENWEN_MAX_JOBS=%d: want 1 to 1000", c.MaxJobs)
+	case c.JobTimeout < time.Minute:
+		return c, fmt.Errorf("invalid configuration: WENWEN_JOB_TIMEOUT=%v: want at least 1m", c.JobTimeout)
+	case c.MaxWait < time.Second || c.MaxWait > time.Hour:
+		return c, fmt.Errorf("invalid configuration: WENWEN_MAX_WAIT=%v: want 1s to 1h", c.MaxWait)
+	}
 	return c, nil
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
+	"github.com/wenwen-ai/wenwen-mcp/tools/media"
 	"github.com/wenwen-ai/wenwen-mcp/upstream"
 )
 
@@ -19,10 +21,13 @@ func describe(ctx context.Context, action string, err error) string {
 		userErr   *UserError
 		apiErr    *upstream.APIError
 		streamErr *upstream.StreamError
+		mediaErr  *media.Error
 	)
 	switch {
 	case errors.As(err, &userErr):
 		return action + ": " + userErr.Msg
+	case errors.As(err, &mediaErr):
+		return action + ": " + err.Error() // media errors say what to do; our wrapping adds which input
 	case errors.Is(err, upstream.ErrNoAPIKey):
 		return action + ": " + noKeyHelp
 	case errors.As(err, &streamErr):
@@ -47,7 +52,16 @@ func describe(ctx context.Context, action string, err error) string {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(ctx), context.DeadlineExceeded):
 		return fmt.Sprintf("%s: no answer in time (%v). Try again, ask for a shorter answer, or raise WENWEN_TIMEOUT.", action, err)
 	}
-	return fmt.Sprintf("%s: %v", action, err)
+	msg := err.Error()
+	// Upstream errors start with their own action ("chat: …"); say it once.
+	for _, prefix := range []string{action + ": ", strings.ReplaceAll(action, "_", " ") + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host") {
+		return fmt.Sprintf("%s: could not reach the gateway (%s). Check WENWEN_BASE_URL and the network connection, then try again.", action, msg)
+	}
+	return fmt.Sprintf("%s: %s", action, msg)
 }
 
 func upperFirst(s string) string {

@@ -83,7 +83,8 @@ func (e *APIError) Kind() Kind {
 	switch {
 	case code == "model_price_error" || rePriceMissing.MatchString(msg):
 		return KindModelUnpriced
-	case code == "pre_consume_token_quota_failed":
+	case code == "pre_consume_token_quota_failed" || strings.Contains(msg, "token quota is not enough"):
+		// The Anthropic route keeps only the message (error.type is new_api_error).
 		return KindTokenQuota
 	case code == "insufficient_user_quota" || strings.HasPrefix(strings.TrimSpace(msg), "quota_not_enough") || strings.Contains(msg, "用户额度不足"):
 		return KindUserQuota

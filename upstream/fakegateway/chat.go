@@ -24,16 +24,18 @@ const chatPieceRunes = 11
 // chatRequest is the part of a chat completion request the gateway checks.
 // Field types are strict: a value of the wrong JSON type is rejected.
 type chatRequest struct {
-	Model               string          `json:"model"`
-	Messages            []chatMessage   `json:"messages"`
-	Stream              bool            `json:"stream"`
-	StreamOptions       *streamOptions  `json:"stream_options"`
-	MaxTokens           *float64        `json:"max_tokens"`
-	MaxCompletionTokens *float64        `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	Tools               []chatTool      `json:"tools"`
-	ToolChoice          json.RawMessage `json:"tool_choice"`
-	ResponseFormat      *responseFormat `json:"response_format"`
+	Model               string           `json:"model"`
+	Messages            []chatMessage    `json:"messages"`
+	Stream              bool             `json:"stream"`
+	StreamOptions       *streamOptions   `json:"stream_options"`
+	MaxTokens           *float64         `json:"max_tokens"`
+	MaxCompletionTokens *float64         `json:"max_completion_tokens"`
+	Temperature         *float64         `json:"temperature"`
+	Tools               []chatTool       `json:"tools"`
+	ToolChoice          json.RawMessage  `json:"tool_choice"`
+	ResponseFormat      *responseFormat  `json:"response_format"`
+	Modalities          []string         `json:"modalities"`
+	Audio               *chatAudioOption `json:"audio"`
 }
 
 type chatMessage struct {
@@ -154,6 +156,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if g.ReplayFault(w, model, req.Stream) {
 		return
 	}
+	if req.wantsAudio() {
+		g.chatAudio(w, &req) // audio.go
+		return
+	}
 	if req.Stream {
 		switch model {
 		case ModelFaultTrunc:
@@ -165,6 +171,12 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if g.videoChat(w, r, &req) { // video.go: sora_video2 streams progress and a link
+		return
+	}
+	if g.imageChat(w, r, &req) { // images.go: image models answer a Markdown link or data: URI
+		return
+	}
 	reply := g.planReply(&req)
 	if req.Stream {
 		g.streamChat(w, r, &req, reply)

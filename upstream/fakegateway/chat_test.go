@@ -95,8 +95,8 @@ func TestChatMediaModels(t *testing.T) {
 		t.Errorf("sora_video2 content = %q", got)
 	}
 	c = decodeCompletion(t, chat(t, g, `{"model":"gpt-4o-image","messages":[{"role":"user","content":"cat"}]}`))
-	if got := *c.Choices[0].Message.Content; !strings.HasPrefix(got, "![image](data:image/png;base64,iVBORw0KGgo") {
-		t.Errorf("gpt-4o-image content = %q", got)
+	if got := *c.Choices[0].Message.Content; !strings.Contains(got, "![image]("+g.URL+"/fake/image/") {
+		t.Errorf("gpt-4o-image content = %q; want a Markdown link to a PNG (images.go)", got)
 	}
 }
 

@@ -7,8 +7,11 @@
 // of the fault models below. Every route counts its requests and tracks how many
 // are served at once, so tests can assert on retries and concurrency.
 //
-// Routes served today: GET /v1/models, GET /v1/models/{id} and
-// POST /v1/chat/completions; everything else answers like new-api's NoRoute
+// Routes served today: GET /v1/models, GET /v1/models/{id},
+// POST /v1/chat/completions, the Midjourney routes /mj/... (midjourney.go),
+// the video routes /v1/videos... (video.go), the image routes /v1/images/...
+// (images.go) and POST /v1beta/models/{model}:generateContent (gemini.go);
+// everything else answers like new-api's NoRoute
 // handler (404 "Invalid URL (METHOD /path)"). Other API families add their
 // routes in their own file of this package through [Gateway.Handle] and reuse
 // [Gateway.CheckBearer], [ReadJSON], [Gateway.CheckModel], [Gateway.ReplayFault]
@@ -137,6 +140,8 @@ type Gateway struct {
 	srv    *httptest.Server
 	closed chan struct{}
 
+	long *longTasks // Midjourney tasks and videos (midjourney.go, video.go)
+
 	mu       sync.Mutex
 	counts   map[string]int
 	last     map[string]Request
@@ -200,6 +205,7 @@ func New(t testing.TB, opts ...Option) *Gateway {
 		closed:    make(chan struct{}),
 		counts:    make(map[string]int),
 		last:      make(map[string]Request),
+		long:      newLongTasks(),
 	}
 	for _, opt := range opts {
 		opt(g)
@@ -211,6 +217,15 @@ func New(t testing.TB, opts ...Option) *Gateway {
 	g.Handle("GET /v1/models", g.listModels)
 	g.Handle("GET /v1/models/{id}", g.retrieveModel)
 	g.Handle("POST /v1/chat/completions", g.chatCompletions)
+	g.Handle(RouteResponses, g.responses)           // responses.go
+	g.Handle(RouteMessages, g.messages)             // anthropic.go
+	g.Handle(RouteEmbeddings, g.embeddings)         // embeddings.go
+	g.Handle(RouteSpeech, g.speech)                 // audio.go
+	g.Handle(RouteTranscriptions, g.transcriptions) // audio.go
+	g.handleMidjourney()                            // midjourney.go
+	g.handleVideo()                                 // video.go
+	g.handleImages()                                // images.go
+	g.handleGemini()                                // gemini.go
 	g.Handle("/", g.notFound)
 
 	g.srv = httptest.NewServer(g.mux)
