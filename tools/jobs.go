@@ -60,37 +60,37 @@ func jobErrorText(cfg Config, err error) string {
 
 // fileOut is a file a job produced.
 type fileOut struct {
-	Path  string `json:"path,omitempty" jsonschema_description:"Where the file was saved (absent when saving is off or failed)."`
-	URL   string `json:"url,omitempty" jsonschema_description:"The gateway's link to the file."`
+	Path  string `json:"path,omitempty"`
+	URL   string `json:"url,omitempty"`
 	MIME  string `json:"mime,omitempty"`
 	Bytes int64  `json:"bytes,omitempty"`
 }
 
 // buttonOut is a next action of a finished Midjourney job.
 type buttonOut struct {
-	Label    string `json:"label" jsonschema_description:"Pass it as button to mj_action (U1-U4 upscale, V1-V4 vary, reroll...)."`
-	CustomID string `json:"custom_id" jsonschema_description:"The raw button id; mj_action accepts it too."`
+	Label    string `json:"label"`
+	CustomID string `json:"custom_id"`
 }
 
 // jobResultOut is what a job produced so far.
 type jobResultOut struct {
 	Files   []fileOut   `json:"files,omitempty"`
-	Buttons []buttonOut `json:"buttons,omitempty" jsonschema_description:"Midjourney next actions for mj_action."`
+	Buttons []buttonOut `json:"buttons,omitempty"`
 	Seed    string      `json:"seed,omitempty"`
-	TaskID  string      `json:"task_id,omitempty" jsonschema_description:"The gateway's task id (Midjourney task, async video)."`
+	TaskID  string      `json:"task_id,omitempty"`
 }
 
 // jobOutput is the one output of every tool that starts or follows a job.
 type jobOutput struct {
-	JobID     string        `json:"job_id" jsonschema_description:"Pass it to get_job to wait for or read the job later."`
-	Kind      string        `json:"kind" jsonschema_description:"The tool that started the job."`
+	JobID     string        `json:"job_id"`
+	Kind      string        `json:"kind"`
 	Status    string        `json:"status" jsonschema:"enum=queued,enum=running,enum=succeeded,enum=failed"`
-	Progress  float64       `json:"progress" jsonschema_description:"Percent done, 0 to 100."`
-	Message   string        `json:"message,omitempty" jsonschema_description:"What the job is doing, or a note about its result."`
+	Progress  float64       `json:"progress"` // percent
+	Message   string        `json:"message,omitempty"`
 	Result    *jobResultOut `json:"result,omitempty"`
-	Usage     *usageOut     `json:"usage,omitempty" jsonschema_description:"Tokens the gateway reported (chat-based video)."`
-	Error     string        `json:"error,omitempty" jsonschema_description:"Why the job failed."`
-	Reused    bool          `json:"reused,omitempty" jsonschema_description:"True when an identical recent call's job was returned instead of paying again (new: true forces a new job)."`
+	Usage     *usageOut     `json:"usage,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Reused    bool          `json:"reused,omitempty"` // an identical recent job, not paid again
 	NextStep  string        `json:"next_step,omitempty"`
 	CreatedAt string        `json:"created_at"`
 	UpdatedAt string        `json:"updated_at"`
@@ -247,8 +247,8 @@ func startJob(ctx context.Context, d *Deps, call *Call, spec jobs.Spec, seconds 
 }
 
 type getJobInput struct {
-	JobID       string `json:"job_id" jsonschema_description:"The job_id a tool returned (a Midjourney or video task id works too)."`
-	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait for the job to finish before answering (default 45; capped by WENWEN_MAX_WAIT). 0 answers at once."`
+	JobID       string `json:"job_id" jsonschema_description:"A job_id (or task id) a tool returned."`
+	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait for the end (default 45; 0: answer at once)."`
 }
 
 func (in *getJobInput) validate() error {
@@ -273,7 +273,7 @@ func findJob(d *Deps, id string) (jobs.Job, error) {
 
 func getJobTool(d *Deps) Tool {
 	t := define("get_job",
-		"Read a long job (video, Midjourney) by the job_id a tool returned, waiting up to wait_seconds for it to finish (default 45). Returns its status, progress, saved files and URLs, usage and next step. Jobs survive server restarts. Free: it starts nothing.",
+		"Wait for or read a video/Midjourney job by job_id: status, progress, saved files, next step. Jobs survive restarts. Free.",
 		hints{readOnly: true, idempotent: true, openWorld: false},
 		func(ctx context.Context, call *Call, in getJobInput) (Result[jobOutput], error) {
 			j, err := findJob(d, in.JobID)
@@ -288,9 +288,9 @@ func getJobTool(d *Deps) Tool {
 }
 
 type listJobsInput struct {
-	Status string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=succeeded,enum=failed" jsonschema_description:"Only jobs with this status."`
-	Kind   string `json:"kind,omitempty" jsonschema:"enum=generate_video,enum=mj_imagine,enum=mj_blend,enum=mj_action" jsonschema_description:"Only jobs started by this tool."`
-	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100" jsonschema_description:"Most jobs to list, newest first (default 20)."`
+	Status string `json:"status,omitempty" jsonschema:"enum=queued,enum=running,enum=succeeded,enum=failed"`
+	Kind   string `json:"kind,omitempty" jsonschema:"enum=generate_video,enum=mj_imagine,enum=mj_blend,enum=mj_action"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=100" jsonschema_description:"Default 20."`
 }
 
 func (in *listJobsInput) validate() error {
@@ -320,7 +320,7 @@ type listJobsOutput struct {
 
 func listJobsTool(d *Deps) Tool {
 	t := define("list_jobs",
-		"List recent long jobs (videos, Midjourney), newest first, with status, progress and results; filter by status or kind. Unfinished Midjourney jobs are refreshed from the gateway in one batch query. Use get_job to wait for one.",
+		"List recent video/Midjourney jobs, newest first, with status and results. Free.",
 		hints{readOnly: true, idempotent: true, openWorld: true},
 		func(ctx context.Context, call *Call, in listJobsInput) (Result[listJobsOutput], error) {
 			f := jobs.Filter{Status: jobs.Status(in.Status), Kind: in.Kind, Limit: in.Limit}

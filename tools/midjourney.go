@@ -11,11 +11,11 @@ import (
 )
 
 type mjImagineInput struct {
-	Prompt      string   `json:"prompt" jsonschema_description:"What to draw; Midjourney parameters such as --ar 16:9 or --v 6.1 go at the end."`
-	Mode        string   `json:"mode,omitempty" jsonschema:"enum=RELAX,enum=FAST" jsonschema_description:"RELAX (the gateway's default: slower and cheaper) or FAST."`
-	Images      []string `json:"images,omitempty" jsonschema:"maxItems=5" jsonschema_description:"Reference images that guide the result: local paths, http(s) URLs or data: URLs."`
-	WaitSeconds *int     `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait for the images before answering with a job_id to follow (default 45; capped by WENWEN_MAX_WAIT)."`
-	New         bool     `json:"new,omitempty" jsonschema_description:"Start a new paid job even if an identical call is running or finished in the last 10 minutes."`
+	Prompt      string   `json:"prompt" jsonschema_description:"May end with --ar 16:9 etc."`
+	Mode        string   `json:"mode,omitempty" jsonschema:"enum=RELAX,enum=FAST"`
+	Images      []string `json:"images,omitempty" jsonschema:"maxItems=5" jsonschema_description:"Reference images: paths, URLs or data: URLs."`
+	WaitSeconds *int     `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
+	New         bool     `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical call."`
 }
 
 func (in *mjImagineInput) validate() error {
@@ -30,11 +30,11 @@ func (in *mjImagineInput) validate() error {
 }
 
 type mjBlendInput struct {
-	Images      []string `json:"images" jsonschema:"minItems=2,maxItems=5" jsonschema_description:"2 to 5 images to blend: local paths, http(s) URLs or data: URLs."`
-	Dimensions  string   `json:"dimensions,omitempty" jsonschema:"enum=PORTRAIT,enum=SQUARE,enum=LANDSCAPE" jsonschema_description:"PORTRAIT (2:3), SQUARE (1:1) or LANDSCAPE (3:2)."`
-	Mode        string   `json:"mode,omitempty" jsonschema:"enum=RELAX,enum=FAST" jsonschema_description:"RELAX (the gateway's default) or FAST."`
-	WaitSeconds *int     `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait before answering with a job_id to follow (default 45; capped by WENWEN_MAX_WAIT)."`
-	New         bool     `json:"new,omitempty" jsonschema_description:"Start a new paid job even if an identical call is running or finished in the last 10 minutes."`
+	Images      []string `json:"images" jsonschema:"minItems=2,maxItems=5" jsonschema_description:"Paths, URLs or data: URLs."`
+	Dimensions  string   `json:"dimensions,omitempty" jsonschema:"enum=PORTRAIT,enum=SQUARE,enum=LANDSCAPE"`
+	Mode        string   `json:"mode,omitempty" jsonschema:"enum=RELAX,enum=FAST"`
+	WaitSeconds *int     `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
+	New         bool     `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical call."`
 }
 
 func (in *mjBlendInput) validate() error {
@@ -60,11 +60,11 @@ func checkMJCommon(mode *string, wait *int) error {
 }
 
 type mjActionInput struct {
-	JobID       string `json:"job_id,omitempty" jsonschema_description:"The finished Midjourney job whose button to click. Give job_id or task_id."`
-	TaskID      string `json:"task_id,omitempty" jsonschema_description:"A Midjourney task id instead of job_id."`
-	Button      string `json:"button" jsonschema_description:"U1-U4 (upscale one image), V1-V4 (variations of one), reroll, another label the job listed, or a raw custom_id."`
-	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait before answering with a job_id to follow (default 45; capped by WENWEN_MAX_WAIT)."`
-	New         bool   `json:"new,omitempty" jsonschema_description:"Click again even if the same click is running or finished in the last 10 minutes."`
+	JobID       string `json:"job_id,omitempty" jsonschema_description:"Or task_id."`
+	TaskID      string `json:"task_id,omitempty"`
+	Button      string `json:"button" jsonschema_description:"U1-U4, V1-V4, reroll, a listed label or custom_id."`
+	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
+	New         bool   `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical click."`
 }
 
 func (in *mjActionInput) validate() error {
@@ -93,14 +93,14 @@ func oneTask(jobID, taskID *string) error {
 }
 
 type mjSeedInput struct {
-	JobID  string `json:"job_id,omitempty" jsonschema_description:"A finished Midjourney job. Give job_id or task_id."`
-	TaskID string `json:"task_id,omitempty" jsonschema_description:"A Midjourney task id instead of job_id."`
+	JobID  string `json:"job_id,omitempty" jsonschema_description:"Or task_id."`
+	TaskID string `json:"task_id,omitempty"`
 }
 
 func (in *mjSeedInput) validate() error { return oneTask(&in.JobID, &in.TaskID) }
 
 type mjSeedOutput struct {
-	Seed   string `json:"seed" jsonschema_description:"Add --seed <seed> to a prompt to draw in the same way."`
+	Seed   string `json:"seed"`
 	TaskID string `json:"task_id"`
 	JobID  string `json:"job_id,omitempty"`
 }
@@ -134,7 +134,7 @@ func loadMJImages(ctx context.Context, d *Deps, refs []string) ([]string, error)
 
 func mjImagineTool(d *Deps) Tool {
 	t := define("mj_imagine",
-		"Draw four images with Midjourney from a prompt, optionally guided by reference images. Takes about a minute: waits up to wait_seconds (default 45), then returns a job_id to follow with get_job; the job goes on either way and the grid image is saved. Its buttons (U1-U4 upscale, V1-V4 vary, reroll) feed mj_action. Identical calls within 10 minutes return the same job. Paid per task.",
+		"Midjourney: draw a 4-image grid (paid; about a minute). Waits like generate_video, saves the image; its buttons feed mj_action.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in mjImagineInput) (Result[jobOutput], error) {
 			var images []string
@@ -154,7 +154,7 @@ func mjImagineTool(d *Deps) Tool {
 
 func mjBlendTool(d *Deps) Tool {
 	t := define("mj_blend",
-		"Blend 2 to 5 images into four new ones with Midjourney. Takes about a minute: waits up to wait_seconds (default 45), then returns a job_id to follow with get_job; the grid image is saved and its buttons feed mj_action. Identical calls within 10 minutes return the same job. Paid per task.",
+		"Midjourney: blend 2 to 5 images into a 4-image grid (paid). Waits and saves like mj_imagine.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in mjBlendInput) (Result[jobOutput], error) {
 			images, err := loadMJImages(ctx, d, in.Images)
@@ -171,7 +171,7 @@ func mjBlendTool(d *Deps) Tool {
 
 func mjActionTool(d *Deps) Tool {
 	t := define("mj_action",
-		"Click a button of a finished Midjourney job: U1-U4 upscales one of the four images, V1-V4 makes variations of one, reroll draws again; any label or custom_id the job listed works. Starts a new paid job that waits and saves like mj_imagine (follow it with get_job).",
+		"Midjourney: click a finished job's button: U1-U4 upscale, V1-V4 vary, reroll (paid). Waits and saves like mj_imagine.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in mjActionInput) (Result[jobOutput], error) {
 			if !d.Client.HasKey() {
@@ -195,7 +195,7 @@ func mjActionTool(d *Deps) Tool {
 
 func mjSeedTool(d *Deps) Tool {
 	t := define("mj_seed",
-		"Get the seed of a finished Midjourney job's image; add --seed <seed> to a prompt to draw the same way again. Quick and free.",
+		"Midjourney: the seed of a finished job's image, for --seed in a prompt. Free.",
 		hints{readOnly: true, idempotent: true, openWorld: true},
 		func(ctx context.Context, call *Call, in mjSeedInput) (Result[mjSeedOutput], error) {
 			taskID := in.TaskID

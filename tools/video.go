@@ -26,13 +26,13 @@ const (
 )
 
 type generateVideoInput struct {
-	Prompt      string `json:"prompt" jsonschema_description:"What the video shows."`
-	Model       string `json:"model,omitempty" jsonschema_description:"Video model id from list_models; default from WENWEN_VIDEO_MODEL (sora_video2)."`
-	Image       string `json:"image,omitempty" jsonschema_description:"Start image for image-to-video: a local path, an http(s) URL or a data: URL."`
-	Seconds     int    `json:"seconds,omitempty" jsonschema:"minimum=1,maximum=60" jsonschema_description:"Length in seconds, for async video models such as sora-2 (4, 8 or 12)."`
-	Size        string `json:"size,omitempty" jsonschema_description:"WIDTHxHEIGHT such as 1280x720, for async video models."`
-	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait for the video before answering with a job_id to follow (default 45; capped by WENWEN_MAX_WAIT)."`
-	New         bool   `json:"new,omitempty" jsonschema_description:"Start a new paid job even if an identical call is running or finished in the last 10 minutes."`
+	Prompt      string `json:"prompt"`
+	Model       string `json:"model,omitempty" jsonschema_description:"Default sora_video2 (WENWEN_VIDEO_MODEL)."`
+	Image       string `json:"image,omitempty" jsonschema_description:"Start image: path, URL or data: URL."`
+	Seconds     int    `json:"seconds,omitempty" jsonschema:"minimum=1,maximum=60" jsonschema_description:"Async models (sora-2): 4, 8 or 12."`
+	Size        string `json:"size,omitempty" jsonschema_description:"Async models: e.g. 1280x720."`
+	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
+	New         bool   `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical call."`
 }
 
 var reVideoSize = regexp.MustCompile(`^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$`)
@@ -126,7 +126,7 @@ func (c *endpointCache) videoAPI(ctx context.Context, d *Deps, model string) str
 func generateVideoTool(d *Deps) Tool {
 	cache := &endpointCache{}
 	t := define("generate_video",
-		"Generate a video from a prompt (and optionally a start image) with sora_video2 or another video model. Takes minutes: waits up to wait_seconds (default 45), then returns a job_id to follow with get_job; the job goes on either way and the mp4 is saved in the output directory. Identical calls within 10 minutes return the same job (new: true for another). Paid per video.",
+		"Make a video (paid; takes minutes). Waits wait_seconds, then returns a job_id for get_job; the job goes on and the mp4 is saved. A repeat of a recent identical call returns its job.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in generateVideoInput) (Result[jobOutput], error) {
 			if !d.Client.HasKey() {

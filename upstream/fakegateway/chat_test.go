@@ -91,8 +91,8 @@ func TestChatContentParts(t *testing.T) {
 func TestChatMediaModels(t *testing.T) {
 	g := New(t)
 	c := decodeCompletion(t, chat(t, g, `{"model":"sora_video2","stream":false,"messages":[{"role":"user","content":"cat"}]}`))
-	if got := *c.Choices[0].Message.Content; got != "[下载视频](https://example.invalid/v.mp4)\n\n" {
-		t.Errorf("sora_video2 content = %q", got)
+	if got := *c.Choices[0].Message.Content; !strings.HasPrefix(got, "[下载视频]("+g.URL+"/fake/video/") || !strings.HasSuffix(got, ".mp4)\n\n") {
+		t.Errorf("sora_video2 content = %q; want a Markdown link to an mp4 (video.go)", got)
 	}
 	c = decodeCompletion(t, chat(t, g, `{"model":"gpt-4o-image","messages":[{"role":"user","content":"cat"}]}`))
 	if got := *c.Choices[0].Message.Content; !strings.Contains(got, "![image]("+g.URL+"/fake/image/") {
