@@ -431,3 +431,38 @@ func median(ds []time.Duration) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
 }
+
+// TestInspectorCLI drives the binary with the MCP Inspector CLI from npm (a
+// client no one here wrote) against the fake gateway. It needs npx and the
+// npm registry, so it runs only with WENWEN_TEST_INSPECTOR=1.
+func TestInspectorCLI(t *testing.T) {
+	if os.Getenv("WENWEN_TEST_INSPECTOR") != "1" {
+		t.Skip("set WENWEN_TEST_INSPECTOR=1 to run the MCP Inspector CLI (needs npx and the npm registry)")
+	}
+	if _, err := exec.LookPath("npx"); err != nil {
+		t.Skip("npx not found")
+	}
+	g := fakegateway.New(t)
+	runInspector := func(args ...string) string {
+		t.Helper()
+		full := append([]string{"-y", "@modelcontextprotocol/inspector@0.21.2", "--cli",
+			"-e", "WENWEN_API_KEY=" + fakegateway.Key, "-e", "WENWEN_BASE_URL=" + g.URL, "-e", "HOME=" + t.TempDir(),
+			binPath}, args...)
+		cmd := exec.Command("npx", full...)
+		out, err := cmd.CombinedOutput()
+		t.Logf("$ npx %s\n%s", strings.Join(full, " "), out)
+		if err != nil {
+			t.Fatalf("inspector: %v", err)
+		}
+		return string(out)
+	}
+	if out := runInspector("--method", "tools/list"); !strings.Contains(out, `"name": "chat"`) {
+		t.Errorf("tools/list output lacks chat")
+	}
+	if out := runInspector("--method", "tools/call", "--tool-name", "list_models", "--tool-arg", "kind=chat"); !strings.Contains(out, "gpt-4o-mini") || strings.Contains(out, `"isError": true`) {
+		t.Errorf("list_models output lacks gpt-4o-mini or is an error")
+	}
+	if out := runInspector("--method", "tools/call", "--tool-name", "chat", "--tool-arg", "prompt=hi"); !strings.Contains(out, `You said: \"hi\"`) || strings.Contains(out, `"isError": true`) {
+		t.Errorf("chat output lacks the answer or is an error")
+	}
+}
