@@ -25,6 +25,11 @@ type Tool struct {
 	Handler server.ToolHandlerFunc
 	Toolset string
 	Timeout time.Duration // 0: the server's default call timeout
+
+	// schemaKeys and freshSchemas let TestSchemaCache check and regenerate
+	// the build-time schema cache.
+	schemaKeys   [2]string
+	freshSchemas func() (in, out json.RawMessage)
 }
 
 // hints are the four MCP tool annotations; every tool sets all of them.
@@ -69,8 +74,8 @@ func define[In, Out any](name, desc string, h hints, handle func(ctx context.Con
 	def := mcp.Tool{
 		Name:            name,
 		Description:     desc,
-		RawInputSchema:  schema.For[In](),
-		RawOutputSchema: schema.For[Out](),
+		RawInputSchema:  schemaOf[In](),
+		RawOutputSchema: schemaOf[Out](),
 		Annotations: mcp.ToolAnnotation{
 			Title:           titleOf(name),
 			ReadOnlyHint:    mcp.ToBoolPtr(h.readOnly),
@@ -102,8 +107,24 @@ func define[In, Out any](name, desc string, h hints, handle func(ctx context.Con
 		out.Content = append(out.Content, res.Extra...)
 		return out, nil
 	}
-	return Tool{Def: def, Handler: handler}
+	return Tool{
+		Def: def, Handler: handler,
+		schemaKeys:   [2]string{schemaKey[In](), schemaKey[Out]()},
+		freshSchemas: func() (json.RawMessage, json.RawMessage) { return schema.For[In](), schema.For[Out]() },
+	}
 }
+
+// schemaOf returns T's schema from the build-time cache (schemas_gen.go), or
+// reflects it. Reflecting every tool's types costs about 6 ms, most of a cold
+// start; TestSchemaCache keeps the cache equal to what schema.For gives.
+func schemaOf[T any]() json.RawMessage {
+	if s, ok := cachedSchemas[schemaKey[T]()]; ok {
+		return json.RawMessage(s)
+	}
+	return schema.For[T]()
+}
+
+func schemaKey[T any]() string { return reflect.TypeFor[T]().String() }
 
 func titleOf(name string) string {
 	words := strings.Split(name, "_")
