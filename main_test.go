@@ -466,3 +466,40 @@ func TestInspectorCLI(t *testing.T) {
 		t.Errorf("chat output lacks the answer or is an error")
 	}
 }
+
+// TestNoStrayStdoutWrites is the lint rule that keeps stdout for the
+// protocol: no non-test source may print to the process's stdout. main.go
+// may name os.Stdout only to hand it to the server.
+func TestNoStrayStdoutWrites(t *testing.T) {
+	forbidden := []string{"fmt.Print(", "fmt.Println(", "fmt.Printf(", "println(", "os.Stdout.Write", "log.Print", "log.Fatal"}
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			for _, f := range forbidden {
+				if strings.Contains(code, f) {
+					t.Errorf("%s:%d writes to stdout (%s): log to stderr with zerolog instead", path, i+1, f)
+				}
+			}
+			if strings.Contains(code, "os.Stdout") && path != "main.go" {
+				t.Errorf("%s:%d uses os.Stdout: only main.go may, to give it to the server", path, i+1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

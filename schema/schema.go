@@ -28,6 +28,51 @@ func For[T any]() json.RawMessage {
 	return raw
 }
 
+// ForOutput returns the output schema of T: like For, but nested objects
+// are declared only as "object" or "array", and descriptions are dropped.
+// Clients use an output schema to check structuredContent, rarely to show
+// it to the model, while every byte of tools/list is paid in every
+// conversation; the top-level fields keep their types and required list.
+func ForOutput[T any]() json.RawMessage {
+	raw := For[T]()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		panic(err)
+	}
+	delete(m, "description")
+	if props, ok := m["properties"].(map[string]any); ok {
+		for name, p := range props {
+			props[name] = shallow(p)
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// shallow keeps a property's type (and enum, and the item type of an array
+// of scalars) and drops its inner structure.
+func shallow(v any) any {
+	p, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := map[string]any{}
+	for _, k := range []string{"type", "enum"} {
+		if x, ok := p[k]; ok {
+			out[k] = x
+		}
+	}
+	if items, ok := p["items"].(map[string]any); ok {
+		if t, ok := items["type"].(string); ok && t != "object" && t != "array" {
+			out["items"] = map[string]any{"type": t}
+		}
+	}
+	return out
+}
+
 // Of is For for a reflect.Type.
 func Of(t reflect.Type) (json.RawMessage, error) {
 	r := &jsonschema.Reflector{

@@ -86,3 +86,22 @@ func TestForAnyFieldIsEmptyObjectSchema(t *testing.T) {
 		t.Errorf("anytime schema = %#v; want {}", m["properties"].(map[string]any)["anytime"])
 	}
 }
+
+type outSample struct {
+	Name  string   `json:"name" jsonschema_description:"dropped in output schemas"`
+	Tags  []string `json:"tags,omitempty"`
+	Items []inner  `json:"items"`
+	Sub   *inner   `json:"sub,omitempty"`
+	State string   `json:"state" jsonschema:"enum=a,enum=b"`
+}
+
+func TestForOutputIsShallow(t *testing.T) {
+	raw := ForOutput[outSample]()
+	if err := Check(raw); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"properties":{"items":{"type":"array"},"name":{"type":"string"},"state":{"enum":["a","b"],"type":"string"},"sub":{"type":"object"},"tags":{"items":{"type":"string"},"type":"array"}},"required":["name","items","state"],"type":"object"}`
+	if string(raw) != want {
+		t.Errorf("ForOutput = %s; want %s", raw, want)
+	}
+}

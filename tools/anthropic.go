@@ -92,7 +92,7 @@ type claudeMessagesOutput struct {
 
 func claudeMessagesTool(d *Deps) Tool {
 	t := define("claude_messages",
-		"Claude through the native Anthropic API: extended thinking (thinking_budget), prompt caching (cache_system), images. Streams progress. Costs tokens.",
+		"Claude via the native Anthropic API: extended thinking, prompt caching, images. Costs tokens.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in claudeMessagesInput) (Result[claudeMessagesOutput], error) {
 			req, err := buildClaudeRequest(ctx, d, in)

@@ -67,7 +67,7 @@ type savedAudioOutput struct {
 
 func textToSpeechTool(d *Deps) Tool {
 	t := define("text_to_speech",
-		"Speak text with an OpenAI voice (default alloy, mp3): saves the audio file and returns its path. Billed per character.",
+		"Speak text with an OpenAI voice (default alloy, mp3) and save the audio file. Billed per character.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in textToSpeechInput) (Result[savedAudioOutput], error) {
 			if !d.Media.Saving() {
@@ -122,7 +122,7 @@ type voiceReplyOutput struct {
 
 func voiceReplyTool(d *Deps) Tool {
 	t := define("voice_reply",
-		"Spoken answer from an audio chat model: saves a WAV file and returns its path and transcript. For speech input use transcribe_audio first. Costs audio tokens.",
+		"Spoken answer from an audio chat model: a saved WAV and its transcript (speech input: transcribe_audio first). Costs tokens.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in voiceReplyInput) (Result[voiceReplyOutput], error) {
 			req := &upstream.ChatRequest{
@@ -175,7 +175,7 @@ func voiceReplyTool(d *Deps) Tool {
 }
 
 type transcribeAudioInput struct {
-	Audio    string `json:"audio" jsonschema_description:"Path or http(s) URL: wav, mp3, m4a, ogg, flac, webm; at most 20 MiB."`
+	Audio    string `json:"audio" jsonschema_description:"Path or URL: wav, mp3, m4a, ogg, flac, webm; max 20 MiB."`
 	Model    string `json:"model,omitempty" jsonschema_description:"Default whisper-1."`
 	Language string `json:"language,omitempty" jsonschema_description:"ISO-639-1 code (en, zh...)."`
 	Prompt   string `json:"prompt,omitempty" jsonschema_description:"Context or name spellings."`
@@ -198,7 +198,7 @@ type transcribeAudioOutput struct {
 
 func transcribeAudioTool(d *Deps) Tool {
 	t := define("transcribe_audio",
-		"Transcribe speech in an audio file (local path or URL) to text with Whisper. Billed per minute of audio.",
+		"Transcribe an audio file (path or URL) to text with Whisper. Billed per minute.",
 		hints{readOnly: true, openWorld: true},
 		func(ctx context.Context, call *Call, in transcribeAudioInput) (Result[transcribeAudioOutput], error) {
 			audio, err := d.Media.LoadAudio(ctx, in.Audio)

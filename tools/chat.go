@@ -18,7 +18,7 @@ type chatMessage struct {
 type functionDef struct {
 	Name        string         `json:"name" jsonschema_description:"Function name: letters, digits, _ or -."`
 	Description string         `json:"description,omitempty"`
-	Parameters  map[string]any `json:"parameters,omitempty" jsonschema_description:"JSON schema of the arguments (an object schema)."`
+	Parameters  map[string]any `json:"parameters,omitempty" jsonschema_description:"Object schema of the arguments."`
 }
 
 type chatInput struct {
@@ -28,9 +28,9 @@ type chatInput struct {
 	Model       string         `json:"model,omitempty" jsonschema_description:"Model id from list_models; default from WENWEN_CHAT_MODEL."`
 	Temperature *float64       `json:"temperature,omitempty" jsonschema:"minimum=0,maximum=2"`
 	MaxTokens   *int           `json:"max_tokens,omitempty" jsonschema:"minimum=1" jsonschema_description:"Most tokens in the answer."`
-	JSONSchema  map[string]any `json:"json_schema,omitempty" jsonschema_description:"JSON schema (root type object) the answer must follow; the parsed object comes back in json."`
-	Tools       []functionDef  `json:"tools,omitempty" jsonschema_description:"Functions the model may call; calls come back in tool_calls with arguments as an object."`
-	Images      []string       `json:"images,omitempty" jsonschema:"maxItems=10" jsonschema_description:"Images for the last user message (needs a vision model): local file paths, http(s) URLs or data: URLs."`
+	JSONSchema  map[string]any `json:"json_schema,omitempty" jsonschema_description:"Object schema the answer must follow; parsed into json."`
+	Tools       []functionDef  `json:"tools,omitempty" jsonschema_description:"Functions the model may call; see tool_calls."`
+	Images      []string       `json:"images,omitempty" jsonschema:"maxItems=10" jsonschema_description:"Images for the last user message: paths, http(s) or data: URLs."`
 }
 
 var reFuncName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -94,7 +94,7 @@ type chatOutput struct {
 
 func chatTool(d *Deps) Tool {
 	t := define("chat",
-		"Chat with any model on the gateway (GPT, Claude, Gemini, DeepSeek...). Supports structured output (json_schema) and function calling (tools). Answers stream from the gateway, with progress when the client asks. Costs tokens on the user's key.",
+		"Chat with any gateway model (GPT, Claude, Gemini, DeepSeek...), with structured output (json_schema), function calling (tools) and images. Streams, with progress. Costs tokens.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in chatInput) (Result[chatOutput], error) {
 			req := buildChatRequest(in, d.Config.ChatModel)

@@ -85,7 +85,7 @@ func estimateTokens(n, dims int, vectors bool) int {
 
 func embedTextTool(d *Deps) Tool {
 	t := define("embed_text",
-		"Compare texts by meaning: embeds them and returns their cosine similarity matrix (2+ texts); vectors only with include_vectors. Refuses results too big for your context. Cheap.",
+		"Compare texts by meaning: cosine similarity of 2+ texts; vectors with include_vectors. Refuses results too big for context. Cheap.",
 		hints{readOnly: true, idempotent: true, openWorld: true},
 		func(ctx context.Context, call *Call, in embedTextInput) (Result[embedTextOutput], error) {
 			model := in.Model

@@ -23,7 +23,7 @@ const (
 
 type geminiGenerateInput struct {
 	Prompt string   `json:"prompt"`
-	Model  string   `json:"model,omitempty" jsonschema_description:"Default gemini-2.5-flash; image models (…-image…) return images."`
+	Model  string   `json:"model,omitempty" jsonschema_description:"Default gemini-2.5-flash; …-image… models draw."`
 	Images []string `json:"images,omitempty" jsonschema_description:"Paths, URLs or data: URLs."`
 	System string   `json:"system,omitempty"`
 }
@@ -58,7 +58,7 @@ type geminiGenerateOutput struct {
 
 func geminiGenerateTool(d *Deps) Tool {
 	t := define("gemini_generate",
-		"Gemini through the native Gemini API, with input images; image models (e.g. gemini-2.5-flash-image-preview) answer with images, saved and previewed. Costs tokens.",
+		"Native Gemini API with input images; image models (gemini-2.5-flash-image-preview) answer with saved, previewed images. Costs tokens.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in geminiGenerateInput) (Result[geminiGenerateOutput], error) {
 			model := in.Model

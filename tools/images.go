@@ -19,8 +19,8 @@ import (
 const (
 	imageToolTimeout = 15 * time.Minute // generation (up to minutes) plus downloads
 	imageRequestMin  = 5 * time.Minute  // gateway deadline of one image call, at least
-	previewBudget    = 480 << 10        // JPEG bytes of all previews in one result (~640 KiB as base64)
-	previewMaxOne    = 200 << 10        // JPEG bytes of one preview
+	previewBudget    = 360 << 10        // JPEG bytes of all previews in one result (480 KiB as base64)
+	previewMaxOne    = 180 << 10        // JPEG bytes of one preview
 	maxImagesN       = 4
 	maxInputImages   = 10
 )
@@ -70,15 +70,15 @@ func unknownFamily(model string) error {
 }
 
 type generateImageInput struct {
-	Prompt   string `json:"prompt" jsonschema_description:"What to draw."`
-	Model    string `json:"model,omitempty" jsonschema_description:"Image model; default from WENWEN_IMAGE_MODEL. gpt-image-1, dall-e-3, flux-* (images API); gpt-4o-image (chat); gemini-2.5-flash-image-preview (Gemini)."`
-	Size     string `json:"size,omitempty" jsonschema_description:"WIDTHxHEIGHT such as 1024x1024 or 1792x1024, or an aspect ratio such as 16:9 for Gemini models."`
-	Quality  string `json:"quality,omitempty" jsonschema_description:"Images API only: standard or hd (dall-e-3); low, medium, high or auto (gpt-image-1)."`
-	Style    string `json:"style,omitempty" jsonschema:"enum=vivid,enum=natural" jsonschema_description:"dall-e-3 only."`
-	N        int    `json:"n,omitempty" jsonschema:"minimum=1,maximum=4" jsonschema_description:"How many images (default 1)."`
-	Filename string `json:"filename,omitempty" jsonschema_description:"File name inside the output directory, e.g. cats/tabby.png; the right extension is added and nothing is overwritten."`
-	Save     *bool  `json:"save,omitempty" jsonschema_description:"false: keep gateway URLs only and write no file (default from WENWEN_SAVE_MEDIA)."`
-	Preview  *bool  `json:"preview,omitempty" jsonschema_description:"false: leave out the small preview image (default true)."`
+	Prompt   string `json:"prompt"`
+	Model    string `json:"model,omitempty" jsonschema_description:"Default WENWEN_IMAGE_MODEL."`
+	Size     string `json:"size,omitempty" jsonschema_description:"WxH, or a ratio (16:9) for Gemini."`
+	Quality  string `json:"quality,omitempty" jsonschema_description:"hd, low, medium, high."`
+	Style    string `json:"style,omitempty" jsonschema:"enum=vivid,enum=natural"`
+	N        int    `json:"n,omitempty" jsonschema:"minimum=1,maximum=4"`
+	Filename string `json:"filename,omitempty" jsonschema_description:"Name in the output dir; never overwrites."`
+	Save     *bool  `json:"save,omitempty" jsonschema_description:"false: URLs only."`
+	Preview  *bool  `json:"preview,omitempty" jsonschema_description:"false: no preview."`
 }
 
 func (in *generateImageInput) validate() error {
@@ -104,15 +104,15 @@ func validSize(size string) error {
 }
 
 type editImageInput struct {
-	Prompt   string   `json:"prompt" jsonschema_description:"The change to make, e.g. make the background red."`
-	Images   []string `json:"images" jsonschema:"minItems=1,maxItems=10" jsonschema_description:"Images to edit or combine: local file paths, http(s) URLs or data: URLs."`
-	Mask     string   `json:"mask,omitempty" jsonschema_description:"PNG the size of the first image whose transparent areas are edited (gpt-image-1, dall-e-2)."`
-	Model    string   `json:"model,omitempty" jsonschema_description:"Image model; default from WENWEN_IMAGE_MODEL. gpt-image-1, dall-e-2 (images API); gpt-4o-image (chat); gemini-2.5-flash-image-preview (Gemini)."`
-	Size     string   `json:"size,omitempty" jsonschema_description:"WIDTHxHEIGHT of the result (images API models)."`
-	Quality  string   `json:"quality,omitempty" jsonschema_description:"gpt-image-1 only: low, medium, high or auto."`
-	Filename string   `json:"filename,omitempty" jsonschema_description:"File name inside the output directory; the right extension is added and nothing is overwritten."`
-	Save     *bool    `json:"save,omitempty" jsonschema_description:"false: keep gateway URLs only and write no file."`
-	Preview  *bool    `json:"preview,omitempty" jsonschema_description:"false: leave out the small preview image (default true)."`
+	Prompt   string   `json:"prompt" jsonschema_description:"The change, e.g. make the sky red."`
+	Images   []string `json:"images" jsonschema:"minItems=1,maxItems=10" jsonschema_description:"Local paths, http(s) or data: URLs."`
+	Mask     string   `json:"mask,omitempty" jsonschema_description:"PNG, transparent where to edit."`
+	Model    string   `json:"model,omitempty" jsonschema_description:"Default WENWEN_IMAGE_MODEL."`
+	Size     string   `json:"size,omitempty" jsonschema_description:"WxH of the result."`
+	Quality  string   `json:"quality,omitempty" jsonschema_description:"low, medium, high."`
+	Filename string   `json:"filename,omitempty" jsonschema_description:"Name in the output dir; never overwrites."`
+	Save     *bool    `json:"save,omitempty" jsonschema_description:"false: URLs only."`
+	Preview  *bool    `json:"preview,omitempty" jsonschema_description:"false: no preview."`
 }
 
 func (in *editImageInput) validate() error {
@@ -129,9 +129,9 @@ func (in *editImageInput) validate() error {
 }
 
 type analyzeImageInput struct {
-	Images   []string `json:"images" jsonschema:"minItems=1,maxItems=10" jsonschema_description:"Images to look at: local file paths, http(s) URLs or data: URLs."`
-	Question string   `json:"question" jsonschema_description:"What to find out, e.g. what is in this picture, or read the text."`
-	Model    string   `json:"model,omitempty" jsonschema_description:"A vision chat model (gpt-4o, gpt-4o-mini, claude-*, gemini-*); default from WENWEN_CHAT_MODEL."`
+	Images   []string `json:"images" jsonschema:"minItems=1,maxItems=10" jsonschema_description:"Local paths, http(s) or data: URLs."`
+	Question string   `json:"question"`
+	Model    string   `json:"model,omitempty" jsonschema_description:"A vision chat model; default WENWEN_CHAT_MODEL."`
 }
 
 func (in *analyzeImageInput) validate() error {
@@ -145,8 +145,8 @@ func (in *analyzeImageInput) validate() error {
 }
 
 type imageOut struct {
-	Path   string `json:"path,omitempty" jsonschema_description:"The saved file (absolute path)."`
-	URL    string `json:"url,omitempty" jsonschema_description:"The gateway's URL for it, when there is one (links may expire)."`
+	Path   string `json:"path,omitempty"`
+	URL    string `json:"url,omitempty"`
 	MIME   string `json:"mime,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
 	Width  int    `json:"width,omitempty"`
@@ -156,8 +156,8 @@ type imageOut struct {
 type imagesOutput struct {
 	Model         string     `json:"model"`
 	Images        []imageOut `json:"images"`
-	RevisedPrompt string     `json:"revised_prompt,omitempty" jsonschema_description:"The prompt as the model rewrote it (dall-e-3)."`
-	Text          string     `json:"text,omitempty" jsonschema_description:"What the model said besides the images (chat and Gemini models)."`
+	RevisedPrompt string     `json:"revised_prompt,omitempty"`
+	Text          string     `json:"text,omitempty" jsonschema_description:"The model's words besides the images."`
 	Usage         *usageOut  `json:"usage,omitempty"`
 }
 
@@ -192,7 +192,7 @@ func (r *imageRun) addUsage(in, out, total int) {
 
 func generateImageTool(d *Deps) Tool {
 	t := define("generate_image",
-		"Generate images from a text prompt with any image model on the gateway: gpt-image-1, dall-e-3, flux (images API), gpt-4o-image (chat) or Gemini image models. Files are saved under WENWEN_OUTPUT_DIR and a small preview is shown; paths and gateway URLs come back. Costs per image on the user's key and takes 10 s to 2 min. Use edit_image to change an existing picture and analyze_image to ask about one.",
+		"Generate images from a prompt (gpt-image-1, dall-e-3, flux, gpt-4o-image, Gemini image models); saves them and returns paths, URLs and a preview. Paid per image; 10 s to 2 min.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in generateImageInput) (Result[imagesOutput], error) {
 			model := strings.TrimSpace(in.Model)
@@ -230,7 +230,7 @@ func generateImageTool(d *Deps) Tool {
 
 func editImageTool(d *Deps) Tool {
 	t := define("edit_image",
-		"Edit or combine existing images from a prompt: change a background, add or remove things, merge pictures. Images are local paths, http(s) URLs or data: URLs; an optional PNG mask marks the area (gpt-image-1, dall-e-2). Works with gpt-image-1, dall-e-2, gpt-4o-image and Gemini image models. Results are saved and previewed like generate_image's. Costs per image and takes 10 s to 2 min.",
+		"Edit or combine images from a prompt (gpt-image-1, dall-e-2, gpt-4o-image, Gemini); optional PNG mask. Saved and previewed like generate_image. Paid per image.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in editImageInput) (Result[imagesOutput], error) {
 			model := strings.TrimSpace(in.Model)
@@ -295,7 +295,7 @@ func editImageTool(d *Deps) Tool {
 
 func analyzeImageTool(d *Deps) Tool {
 	t := define("analyze_image",
-		"Ask a vision model about one or more images: describe them, read their text, compare them, find objects. Images are local paths, http(s) URLs or data: URLs; the answer is text. Default model from WENWEN_CHAT_MODEL; costs tokens on the user's key. Use generate_image or edit_image to draw or change pictures.",
+		"Ask a vision model about images: describe, read text, compare, find objects. Answers text; costs tokens.",
 		hints{readOnly: true, idempotent: true, openWorld: true},
 		func(ctx context.Context, call *Call, in analyzeImageInput) (Result[analyzeImageOutput], error) {
 			model := strings.TrimSpace(in.Model)
@@ -487,10 +487,22 @@ func chatReplyImages(ctx context.Context, d *Deps, resp *upstream.ChatResponse) 
 			run.sources = append(run.sources, imageSource{url: in.URL})
 		}
 	}
-	if rest = strings.TrimSpace(rest); rest != "" {
+	if rest = dropProgressLines(rest); rest != "" {
 		run.text = append(run.text, rest)
 	}
 	return run, nil
+}
+
+// dropProgressLines removes the quoted progress lines ("> 生成中...")
+// that chat image channels put before the result.
+func dropProgressLines(s string) string {
+	var keep []string
+	for _, line := range strings.Split(s, "\n") {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, ">") {
+			keep = append(keep, t)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 var (

@@ -203,7 +203,7 @@ func waitFor(cfg Config, seconds *int) time.Duration {
 // to follow it. A failed job is an error carrying the job's reason. When
 // the call is cancelled the wait ends at once; the job goes on.
 func awaitJob(ctx context.Context, d *Deps, call *Call, j jobs.Job, reused bool, seconds *int) (Result[jobOutput], error) {
-	lastStatus := jobs.Status("")
+	lastMsg := ""
 	report := func(j jobs.Job) {
 		msg := j.Message
 		if j.Status == jobs.Queued {
@@ -212,11 +212,15 @@ func awaitJob(ctx context.Context, d *Deps, call *Call, j jobs.Job, reused bool,
 				msg = "queued: " + j.Message
 			}
 		}
-		if j.Status != lastStatus {
-			lastStatus = j.Status
+		// A new message is a milestone (a new status, a progress line from
+		// the gateway, a status poll: none comes faster than every 200 ms
+		// for long), so it is always sent; the rest is rate-limited.
+		if msg != lastMsg {
+			lastMsg = msg
 			call.Progress.Final(j.Progress, 100, msg)
 			return
 		}
+		lastMsg = msg
 		call.Progress.Report(j.Progress, 100, msg)
 	}
 	j, err := d.Jobs.Wait(ctx, j.ID, waitFor(d.Config, seconds), report)
@@ -273,7 +277,7 @@ func findJob(d *Deps, id string) (jobs.Job, error) {
 
 func getJobTool(d *Deps) Tool {
 	t := define("get_job",
-		"Wait for or read a video/Midjourney job by job_id: status, progress, saved files, next step. Jobs survive restarts. Free.",
+		"Wait for or read a video/Midjourney job: status, progress, saved files, next step. Survives restarts. Free.",
 		hints{readOnly: true, idempotent: true, openWorld: false},
 		func(ctx context.Context, call *Call, in getJobInput) (Result[jobOutput], error) {
 			j, err := findJob(d, in.JobID)

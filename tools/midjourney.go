@@ -13,9 +13,9 @@ import (
 type mjImagineInput struct {
 	Prompt      string   `json:"prompt" jsonschema_description:"May end with --ar 16:9 etc."`
 	Mode        string   `json:"mode,omitempty" jsonschema:"enum=RELAX,enum=FAST"`
-	Images      []string `json:"images,omitempty" jsonschema:"maxItems=5" jsonschema_description:"Reference images: paths, URLs or data: URLs."`
+	Images      []string `json:"images,omitempty" jsonschema:"maxItems=5" jsonschema_description:"Reference images: paths or URLs."`
 	WaitSeconds *int     `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
-	New         bool     `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical call."`
+	New         bool     `json:"new,omitempty" jsonschema_description:"Start a new paid job, no reuse."`
 }
 
 func (in *mjImagineInput) validate() error {
@@ -34,7 +34,7 @@ type mjBlendInput struct {
 	Dimensions  string   `json:"dimensions,omitempty" jsonschema:"enum=PORTRAIT,enum=SQUARE,enum=LANDSCAPE"`
 	Mode        string   `json:"mode,omitempty" jsonschema:"enum=RELAX,enum=FAST"`
 	WaitSeconds *int     `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
-	New         bool     `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical call."`
+	New         bool     `json:"new,omitempty" jsonschema_description:"Start a new paid job, no reuse."`
 }
 
 func (in *mjBlendInput) validate() error {
@@ -64,7 +64,7 @@ type mjActionInput struct {
 	TaskID      string `json:"task_id,omitempty"`
 	Button      string `json:"button" jsonschema_description:"U1-U4, V1-V4, reroll, a listed label or custom_id."`
 	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
-	New         bool   `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical click."`
+	New         bool   `json:"new,omitempty" jsonschema_description:"Start a new paid job, no reuse."`
 }
 
 func (in *mjActionInput) validate() error {
@@ -134,7 +134,7 @@ func loadMJImages(ctx context.Context, d *Deps, refs []string) ([]string, error)
 
 func mjImagineTool(d *Deps) Tool {
 	t := define("mj_imagine",
-		"Midjourney: draw a 4-image grid (paid; about a minute). Waits like generate_video, saves the image; its buttons feed mj_action.",
+		"Midjourney: draw a 4-image grid (paid; about a minute). Waits like generate_video; buttons feed mj_action.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in mjImagineInput) (Result[jobOutput], error) {
 			var images []string

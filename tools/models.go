@@ -13,9 +13,9 @@ import (
 var modelKinds = []string{"chat", "image", "video", "audio", "embedding", "rerank"}
 
 type listModelsInput struct {
-	Query string `json:"query,omitempty" jsonschema_description:"Case-insensitive substring of the model id, e.g. claude or sora."`
-	Kind  string `json:"kind,omitempty" jsonschema:"enum=chat,enum=image,enum=video,enum=audio,enum=embedding,enum=rerank" jsonschema_description:"Only models of this kind."`
-	Limit int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000" jsonschema_description:"Most models to return (default 200)."`
+	Query string `json:"query,omitempty" jsonschema_description:"Substring of the id, e.g. claude."`
+	Kind  string `json:"kind,omitempty" jsonschema:"enum=chat,enum=image,enum=video,enum=audio,enum=embedding,enum=rerank"`
+	Limit int    `json:"limit,omitempty" jsonschema:"minimum=1,maximum=1000" jsonschema_description:"Default 200."`
 }
 
 func (in *listModelsInput) validate() error {
@@ -44,7 +44,7 @@ type listModelsOutput struct {
 
 func listModelsTool(d *Deps) Tool {
 	t := define("list_models",
-		"List the models this wenwen key can use, with a derived kind (chat, image, video, audio, embedding, rerank). Filter by query substring and kind. Use it to pick a model id for the other tools or after a 'model not offered' error. Free and fast.",
+		"List the model ids this key can use, each with a kind (chat, image, video, audio, embedding, rerank); filter by query and kind. Use it to pick a model or after a 'model not offered' error. Free.",
 		hints{readOnly: true, idempotent: true, openWorld: true},
 		func(ctx context.Context, call *Call, in listModelsInput) (Result[listModelsOutput], error) {
 			models, err := d.Client.ListModels(ctx)

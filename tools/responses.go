@@ -52,7 +52,7 @@ type createResponseOutput struct {
 
 func createResponseTool(d *Deps) Tool {
 	t := define("create_response",
-		"OpenAI Responses API: answers that continue server-side (pass the returned id as previous_response_id) and can search the web. Streams progress. Costs tokens.",
+		"OpenAI Responses API: pass the returned id as previous_response_id to continue; optional web search. Costs tokens.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in createResponseInput) (Result[createResponseOutput], error) {
 			req := &upstream.ResponseRequest{

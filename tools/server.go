@@ -84,6 +84,7 @@ func (d *Deps) Close() error {
 const Instructions = `wenwen-mcp gives you every model of the wenwen AI gateway (OpenAI, Anthropic, Gemini and more) behind one key.
 Start with list_models to see which model ids the key can use; chat talks to any chat model, with structured output (json_schema) and function calling (tools).
 Errors say what went wrong and what to do next (set WENWEN_API_KEY, pick another model with list_models, top up, retry later).
+Videos and Midjourney images are long jobs: a call waits up to wait_seconds (default 45), then returns status running with a job_id; the job goes on regardless, so call get_job later instead of starting it again.
 Tools come in toolsets the user turns on with WENWEN_TOOLSETS (default: models, chat, images, video, jobs). Others: audio (speech, voice replies, transcription), embeddings (text similarity), responses (OpenAI Responses API with web search), anthropic (native Claude: thinking, prompt caching), gemini (native Gemini, images in and out), midjourney. If a tool you need is missing, ask the user to add its toolset.`
 
 // All returns every tool, in the order tools/list shows them.

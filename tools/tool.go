@@ -75,7 +75,7 @@ func define[In, Out any](name, desc string, h hints, handle func(ctx context.Con
 		Name:            name,
 		Description:     desc,
 		RawInputSchema:  schemaOf[In](),
-		RawOutputSchema: schemaOf[Out](),
+		RawOutputSchema: outputSchemaOf[Out](),
 		Annotations: mcp.ToolAnnotation{
 			Title:           titleOf(name),
 			ReadOnlyHint:    mcp.ToBoolPtr(h.readOnly),
@@ -109,8 +109,8 @@ func define[In, Out any](name, desc string, h hints, handle func(ctx context.Con
 	}
 	return Tool{
 		Def: def, Handler: handler,
-		schemaKeys:   [2]string{schemaKey[In](), schemaKey[Out]()},
-		freshSchemas: func() (json.RawMessage, json.RawMessage) { return schema.For[In](), schema.For[Out]() },
+		schemaKeys:   [2]string{schemaKey[In](), "output " + schemaKey[Out]()},
+		freshSchemas: func() (json.RawMessage, json.RawMessage) { return schema.For[In](), schema.ForOutput[Out]() },
 	}
 }
 
@@ -122,6 +122,14 @@ func schemaOf[T any]() json.RawMessage {
 		return json.RawMessage(s)
 	}
 	return schema.For[T]()
+}
+
+// outputSchemaOf is schemaOf for output schemas (schema.ForOutput).
+func outputSchemaOf[T any]() json.RawMessage {
+	if s, ok := cachedSchemas["output "+schemaKey[T]()]; ok {
+		return json.RawMessage(s)
+	}
+	return schema.ForOutput[T]()
 }
 
 func schemaKey[T any]() string { return reflect.TypeFor[T]().String() }

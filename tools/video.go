@@ -32,7 +32,7 @@ type generateVideoInput struct {
 	Seconds     int    `json:"seconds,omitempty" jsonschema:"minimum=1,maximum=60" jsonschema_description:"Async models (sora-2): 4, 8 or 12."`
 	Size        string `json:"size,omitempty" jsonschema_description:"Async models: e.g. 1280x720."`
 	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45."`
-	New         bool   `json:"new,omitempty" jsonschema_description:"Pay again for a repeat of a recent identical call."`
+	New         bool   `json:"new,omitempty" jsonschema_description:"Start a new paid job, no reuse."`
 }
 
 var reVideoSize = regexp.MustCompile(`^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$`)
@@ -126,7 +126,7 @@ func (c *endpointCache) videoAPI(ctx context.Context, d *Deps, model string) str
 func generateVideoTool(d *Deps) Tool {
 	cache := &endpointCache{}
 	t := define("generate_video",
-		"Make a video (paid; takes minutes). Waits wait_seconds, then returns a job_id for get_job; the job goes on and the mp4 is saved. A repeat of a recent identical call returns its job.",
+		"Make a video (paid; minutes). Waits wait_seconds, then gives a job_id for get_job; the job goes on and the mp4 is saved. Repeats reuse the job.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in generateVideoInput) (Result[jobOutput], error) {
 			if !d.Client.HasKey() {

@@ -350,3 +350,49 @@ func TestSubmitBeforeStartAndAfterClose(t *testing.T) {
 		t.Errorf("Submit after Close: %v; want ErrClosed", err)
 	}
 }
+
+func TestDirCreatedByFirstJob(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nested", ".jobs")
+	g := newGate()
+	close(g.release)
+	s := open(t, dir, Options{}, map[string]Handler{"echo": g.handler})
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("job dir before any job: %v; want it absent (a server without jobs leaves no trace)", err)
+	}
+	j, _, err := s.Submit(Spec{Kind: "echo", Args: echoArgs{"cat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, s, j.ID)
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("job dir after the first job: %v %v; want it created, private", fi, err)
+	}
+}
+
+func TestObserveAndAmend(t *testing.T) {
+	dir := t.TempDir()
+	g := newGate()
+	s := open(t, dir, Options{}, map[string]Handler{"echo": g.handler})
+	j, _, _ := s.Submit(Spec{Kind: "echo", Args: echoArgs{"cat"}})
+	s.Observe(j.ID, 42, "seen from outside")
+	if got, _ := s.Get(j.ID); got.Progress != 42 || got.Message != "seen from outside" {
+		t.Errorf("after Observe: %v %q", got.Progress, got.Message)
+	}
+	close(g.release)
+	waitDone(t, s, j.ID)
+	s.Observe(j.ID, 1, "late")
+	if got, _ := s.Get(j.ID); got.Progress != 100 || got.Message == "late" {
+		t.Errorf("Observe changed a finished job: %v %q", got.Progress, got.Message)
+	}
+	if err := s.Amend(j.ID, func(j *Job) { j.Result.Seed = "123" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Amend("job_nope", func(*Job) {}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Amend of an unknown job: %v; want ErrNotFound", err)
+	}
+	var onDisk Job
+	b, _ := os.ReadFile(filepath.Join(dir, j.ID+".json"))
+	if err := json.Unmarshal(b, &onDisk); err != nil || onDisk.Result.Seed != "123" {
+		t.Errorf("amended job on disk: seed %q, %v; want 123", onDisk.Result.Seed, err)
+	}
+}

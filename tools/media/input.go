@@ -40,13 +40,17 @@ func (in Input) DataURL() string {
 // Base64 is the standard base64 encoding of the loaded bytes.
 func (in Input) Base64() string { return base64.StdEncoding.EncodeToString(in.Data) }
 
-// Name is a file name for uploads: the local file's base name, or one made
-// from the type ("image.png").
+// Name is a file name for uploads: the local file's base name with the
+// extension of its real type (gateways may judge a file by its name), or one
+// made from the type ("image.png").
 func (in Input) Name() string {
 	ext := Sniff(in.Data).Ext
 	if in.URL == "" && !isDataURL(in.Ref) {
 		if b := filepath.Base(in.Ref); b != "." && b != string(filepath.Separator) {
-			if filepath.Ext(b) == "" {
+			if e := filepath.Ext(b); e != "" && !sameExt(e, ext) {
+				b = strings.TrimSuffix(b, e)
+			}
+			if !sameExt(filepath.Ext(b), ext) {
 				b += ext
 			}
 			return b

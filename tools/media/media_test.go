@@ -647,6 +647,13 @@ func TestLoadAudio(t *testing.T) {
 			t.Errorf("Name() = %q; want %q", in.Name(), name)
 		}
 	}
+	os.WriteFile(filepath.Join(dir, "photo.jpg"), pngBytes(t, 2, 2, 1), 0o644)
+	for ref, want := range map[string]string{filepath.Join(dir, "photo.jpg"): "photo.png", "data:image/png;base64," + base64.StdEncoding.EncodeToString(pngBytes(t, 2, 2, 1)): "image.png"} {
+		in, err := s.LoadImage(t.Context(), ref)
+		if err != nil || in.Name() != want {
+			t.Errorf("LoadImage(%s).Name() = %q, %v; want %q", short(ref), in.Name(), err, want)
+		}
+	}
 }
 
 func TestPreview(t *testing.T) {

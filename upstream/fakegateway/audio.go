@@ -315,20 +315,24 @@ func (g *Gateway) chatAudio(w http.ResponseWriter, req *chatRequest) {
 // length at the given sample rate.
 func WAV(seconds float64, rate int) []byte {
 	n := int(seconds * float64(rate))
-	var b bytes.Buffer
 	le := binary.LittleEndian
-	b.WriteString("RIFF")
-	_ = binary.Write(&b, le, uint32(36+2*n))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
-		_ = binary.Write(&b, le, v)
-	}
-	b.WriteString("data")
-	_ = binary.Write(&b, le, uint32(2*n))
+	b := make([]byte, 44+2*n)
+	copy(b, "RIFF")
+	le.PutUint32(b[4:], uint32(36+2*n))
+	copy(b[8:], "WAVEfmt ")
+	le.PutUint32(b[16:], 16)             // fmt chunk size
+	le.PutUint16(b[20:], 1)              // PCM
+	le.PutUint16(b[22:], 1)              // mono
+	le.PutUint32(b[24:], uint32(rate))   // sample rate
+	le.PutUint32(b[28:], uint32(2*rate)) // byte rate
+	le.PutUint16(b[32:], 2)              // block align
+	le.PutUint16(b[34:], 16)             // bits per sample
+	copy(b[36:], "data")
+	le.PutUint32(b[40:], uint32(2*n))
 	for i := range n {
-		_ = binary.Write(&b, le, int16(8000*math.Sin(2*math.Pi*440*float64(i)/float64(rate))))
+		le.PutUint16(b[44+2*i:], uint16(int16(8000*math.Sin(2*math.Pi*440*float64(i)/float64(rate)))))
 	}
-	return b.Bytes()
+	return b
 }
 
 // WAVInfo is what ParseWAV found.

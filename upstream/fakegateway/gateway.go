@@ -10,7 +10,11 @@
 // Routes served today: GET /v1/models, GET /v1/models/{id},
 // POST /v1/chat/completions, the Midjourney routes /mj/... (midjourney.go),
 // the video routes /v1/videos... (video.go), the image routes /v1/images/...
-// (images.go) and POST /v1beta/models/{model}:generateContent (gemini.go);
+// (images.go), POST /v1beta/models/{model}:generateContent (gemini.go),
+// POST /v1/responses (responses.go), POST /v1/messages with x-api-key
+// (anthropic.go), POST /v1/embeddings (embeddings.go) and
+// POST /v1/audio/speech and /v1/audio/transcriptions (audio.go, which also
+// answers chat requests for audio output);
 // everything else answers like new-api's NoRoute
 // handler (404 "Invalid URL (METHOD /path)"). Other API families add their
 // routes in their own file of this package through [Gateway.Handle] and reuse
