@@ -503,3 +503,81 @@ func TestNoStrayStdoutWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKillAndRestartKeepsJobs: the server is killed (SIGKILL, no chance to
+// clean up) while a Midjourney job runs upstream; a new server on the same
+// directories answers get_job for the finished job and resumes the running
+// one to the end, without paying for it again.
+func TestKillAndRestartKeepsJobs(t *testing.T) {
+	g := fakegateway.New(t)
+	g.SetTaskDuration(300 * time.Millisecond)
+	env := baseEnv(t, "WENWEN_API_KEY="+fakegateway.Key, "WENWEN_BASE_URL="+g.URL, "WENWEN_OUTPUT_DIR="+t.TempDir(), "WENWEN_TOOLSETS=all")
+
+	type job struct {
+		JobID  string `json:"job_id"`
+		Status string `json:"status"`
+		Result *struct {
+			TaskID string `json:"task_id"`
+			Files  []struct {
+				Path string `json:"path"`
+			} `json:"files"`
+		} `json:"result"`
+	}
+	call := func(sess *sdk.ClientSession, name string, args map[string]any) job {
+		t.Helper()
+		res, err := sess.CallTool(t.Context(), &sdk.CallToolParams{Name: name, Arguments: args})
+		if err != nil || res.IsError {
+			t.Fatalf("%s: %v %v", name, err, res)
+		}
+		raw, _ := json.Marshal(res.StructuredContent)
+		var j job
+		if err := json.Unmarshal(raw, &j); err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+
+	cmd := exec.Command(binPath)
+	cmd.Env = env
+	c := sdk.NewClient(&sdk.Implementation{Name: "kill-test", Version: "1"}, nil)
+	sess, err := c.Connect(context.Background(), &sdk.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := call(sess, "mj_imagine", map[string]any{"prompt": "a finished cat"})
+	if done.Status != "succeeded" || done.Result == nil || len(done.Result.Files) != 1 {
+		t.Fatalf("first job: %+v", done)
+	}
+	g.SetTaskDuration(3 * time.Second)
+	running := call(sess, "mj_imagine", map[string]any{"prompt": "a slow cat", "wait_seconds": 0})
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		j := call(sess, "get_job", map[string]any{"job_id": running.JobID, "wait_seconds": 0})
+		if j.Result != nil && j.Result.TaskID != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the running job never got its task id: %+v", j)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	sess.Close()
+
+	sess2 := connectSDK(t, env)
+	again := call(sess2, "get_job", map[string]any{"job_id": done.JobID, "wait_seconds": 0})
+	if again.Status != "succeeded" || again.Result == nil || len(again.Result.Files) != 1 || again.Result.Files[0].Path != done.Result.Files[0].Path {
+		t.Errorf("finished job after kill and restart: %+v; want its saved file", again)
+	}
+	resumed := call(sess2, "get_job", map[string]any{"job_id": running.JobID, "wait_seconds": 20})
+	if resumed.Status != "succeeded" || resumed.Result == nil || len(resumed.Result.Files) != 1 {
+		t.Errorf("running job after kill and restart: %+v; want it resumed and finished", resumed)
+	} else if _, err := os.Stat(resumed.Result.Files[0].Path); err != nil {
+		t.Errorf("resumed job's file: %v", err)
+	}
+	if n := g.Count(fakegateway.RouteMJImagine); n != 2 {
+		t.Errorf("imagine submitted %d times; want 2 (the resumed job polls, it does not pay again)", n)
+	}
+}
