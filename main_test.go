@@ -581,3 +581,26 @@ func TestKillAndRestartKeepsJobs(t *testing.T) {
 		t.Errorf("imagine submitted %d times; want 2 (the resumed job polls, it does not pay again)", n)
 	}
 }
+
+// TestTerminalHint starts the server on a terminal (through script(1), which
+// gives it a pseudo-terminal): it prints how an MCP client runs it, and logs
+// in the readable console format. On a pipe neither happens.
+func TestTerminalHint(t *testing.T) {
+	scriptPath, err := exec.LookPath("script")
+	if err != nil || runtime.GOOS != "linux" {
+		t.Skip("needs util-linux script(1)")
+	}
+	cmd := exec.Command(scriptPath, "-q", "-e", "-c", binPath, "/dev/null")
+	cmd.Env = baseEnv(t)
+	cmd.Stdin = strings.NewReader("") // script ends the session when its input ends
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "claude mcp add wenwen") || !strings.Contains(string(out), "WRN") {
+		t.Errorf("on a terminal: %q; want the hint and console-format logs", out)
+	}
+	s := startRaw(t, baseEnv(t))
+	s.stdin.Close()
+	s.cmd.Wait()
+	if strings.Contains(s.stderr.String(), "claude mcp add") || !strings.Contains(s.stderr.String(), `"level":"warn"`) {
+		t.Errorf("on a pipe: stderr %q; want JSON logs and no hint", s.stderr.String())
+	}
+}
