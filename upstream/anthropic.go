@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -186,30 +185,10 @@ func readMessagesStream(ctx context.Context, s *Stream, onDelta func(ChatDelta))
 		return out, &StreamError{Reason: reason, Partial: text.String(), Err: err}
 	}
 	for {
-		ev, err := s.Next()
-		if err == io.EOF {
-			return cut("the stream ended without message_stop", io.ErrUnexpectedEOF)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return out, err
-			}
-			return cut("connection broken", err)
-		}
-		data := strings.TrimSpace(string(ev.Data))
-		if data == "" {
-			continue
-		}
-		if data == "[DONE]" {
-			return cut("[DONE] before message_stop", nil)
-		}
 		var e anthropicEvent
-		if err := json.Unmarshal([]byte(data), &e); err != nil {
-			return cut("unreadable event", fmt.Errorf("%w: %v", ErrMalformedResponse, err))
-		}
-		typ := e.Type
-		if typ == "" {
-			typ = ev.Name
+		typ, data, err := s.nextTypedEvent(ctx, textFn, "message_stop", &e)
+		if err != nil {
+			return out, err
 		}
 		switch typ {
 		case "message_start":
@@ -271,7 +250,7 @@ func readMessagesStream(ctx context.Context, s *Stream, onDelta func(ChatDelta))
 			}
 			return out, nil
 		case "error":
-			apiErr := decodeError(http.StatusOK, http.Header{}, []byte(data))
+			apiErr := decodeError(http.StatusOK, http.Header{}, data)
 			apiErr.Message = s.c.scrubString(apiErr.Message)
 			return cut("error event inside the stream", apiErr)
 		}

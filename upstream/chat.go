@@ -276,23 +276,16 @@ func readChatStream(ctx context.Context, s *Stream, onDelta func(ChatDelta)) (*C
 		return out, &StreamError{Reason: reason, Partial: text.String(), Err: err}
 	}
 	for {
-		ev, err := s.Next()
+		_, data, err := s.nextData(ctx, textFn)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return out, err
-			}
-			return cut("connection broken", err)
+			return out, err
 		}
-		data := strings.TrimSpace(string(ev.Data))
 		if data == "[DONE]" {
 			done = true
 			break
-		}
-		if data == "" {
-			continue
 		}
 		var ch chatChunk
 		if err := json.Unmarshal([]byte(data), &ch); err != nil {

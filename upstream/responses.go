@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -205,30 +204,13 @@ func readResponseStream(ctx context.Context, s *Stream, onDelta func(ChatDelta))
 		return last, &StreamError{Reason: reason, Partial: text.String(), Err: err}
 	}
 	for {
-		ev, err := s.Next()
-		if err == io.EOF {
-			return cut("the stream ended without response.completed", io.ErrUnexpectedEOF)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return last, err
-			}
-			return cut("connection broken", err)
-		}
-		data := strings.TrimSpace(string(ev.Data))
-		if data == "" {
-			continue
-		}
-		if data == "[DONE]" {
-			return cut("[DONE] before response.completed", nil)
-		}
 		var e responseEvent
-		if err := json.Unmarshal([]byte(data), &e); err != nil {
-			return cut("unreadable event", fmt.Errorf("%w: %v", ErrMalformedResponse, err))
-		}
-		typ := e.Type
-		if typ == "" {
-			typ = ev.Name
+		typ, data, err := s.nextTypedEvent(ctx, textFn, "response.completed", &e)
+		if err != nil {
+			if last == nil {
+				last = &Response{}
+			}
+			return last, err
 		}
 		if e.Response != nil {
 			last = e.Response
@@ -257,7 +239,7 @@ func readResponseStream(ctx context.Context, s *Stream, onDelta func(ChatDelta))
 			}
 			return cut("the model failed (response.failed)", ferr)
 		case typ == "error" || len(e.Error) > 0 && string(e.Error) != "null":
-			apiErr := decodeError(http.StatusOK, http.Header{}, []byte(data))
+			apiErr := decodeError(http.StatusOK, http.Header{}, data)
 			if apiErr.Message == "" || apiErr.Envelope == "text" {
 				apiErr.Message, apiErr.Code = e.Message, rawCode(e.Code)
 			}

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // Event is one server-sent event: its event: name (often empty) and its
@@ -129,6 +131,56 @@ func (s *Stream) Next() (Event, error) {
 		return ev, s.c.scrub(fmt.Errorf("read stream: %w", err))
 	}
 	return ev, err
+}
+
+// nextData returns the next event that carries data, its data trimmed, for
+// the stream readers of each API family. At the end of the stream it returns
+// io.EOF. A read error is returned as is when ctx ended (the caller gave up),
+// else as a *StreamError "connection broken" keeping partial() as the text
+// received so far.
+func (s *Stream) nextData(ctx context.Context, partial func() string) (name, data string, err error) {
+	for {
+		ev, err := s.Next()
+		if err == io.EOF {
+			return "", "", io.EOF
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", "", err
+			}
+			return "", "", &StreamError{Reason: "connection broken", Partial: partial(), Err: err}
+		}
+		if d := strings.TrimSpace(string(ev.Data)); d != "" {
+			return ev.Name, d, nil
+		}
+	}
+}
+
+// nextTypedEvent reads the next event of a stream whose events carry a
+// type (Anthropic messages, Responses) into v and returns that type: the
+// JSON "type", else the event: name, and the raw data. The stream's end, a [DONE] or an
+// unreadable event before the final event type is a *StreamError.
+func (s *Stream) nextTypedEvent(ctx context.Context, partial func() string, final string, v any) (typ string, raw []byte, err error) {
+	name, data, err := s.nextData(ctx, partial)
+	switch {
+	case err == io.EOF:
+		return "", nil, &StreamError{Reason: "the stream ended without " + final, Partial: partial(), Err: io.ErrUnexpectedEOF}
+	case err != nil:
+		return "", nil, err
+	case data == "[DONE]":
+		return "", nil, &StreamError{Reason: "[DONE] before " + final, Partial: partial()}
+	}
+	raw = []byte(data)
+	var typed struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return "", nil, &StreamError{Reason: "unreadable event", Partial: partial(), Err: fmt.Errorf("%w: %v", ErrMalformedResponse, err)}
+	}
+	if json.Unmarshal(raw, &typed) == nil && typed.Type != "" {
+		return typed.Type, raw, nil
+	}
+	return name, raw, nil
 }
 
 // Close releases the connection.
