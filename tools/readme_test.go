@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -50,11 +51,35 @@ func TestReadmeIsCurrent(t *testing.T) {
 
 func toolsSection(all []Tool) string {
 	var b strings.Builder
-	b.WriteString("| Tool | Toolset | What it does |\n|---|---|---|\n")
+	b.WriteString("| Tool | Toolset | What it does | Arguments (**required**) |\n|---|---|---|---|\n")
 	for _, t := range all {
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", t.Def.Name, t.Toolset, strings.ReplaceAll(t.Def.Description, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", t.Def.Name, t.Toolset, strings.ReplaceAll(t.Def.Description, "|", `\|`), argumentList(t.Def.RawInputSchema))
 	}
 	return b.String()
+}
+
+// argumentList names a tool's arguments in schema order, required ones in bold.
+func argumentList(raw json.RawMessage) string {
+	var s struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Required   []string                   `json:"required"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return ""
+	}
+	names := make([]string, 0, len(s.Properties))
+	for n := range s.Properties {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for i, n := range names {
+		if slices.Contains(s.Required, n) {
+			names[i] = "**" + n + "**"
+		} else {
+			names[i] = n
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func toolsetsSection(all []Tool) string {
