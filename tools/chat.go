@@ -16,7 +16,7 @@ type chatMessage struct {
 }
 
 type functionDef struct {
-	Name        string         `json:"name" jsonschema_description:"Function name: letters, digits, _ or -."`
+	Name        string         `json:"name" jsonschema_description:"Letters, digits, _ or -."`
 	Description string         `json:"description,omitempty"`
 	Parameters  map[string]any `json:"parameters,omitempty" jsonschema_description:"Object schema of the arguments."`
 }
@@ -25,12 +25,12 @@ type chatInput struct {
 	Prompt      string         `json:"prompt,omitempty" jsonschema_description:"The user message. Give prompt or messages."`
 	Messages    []chatMessage  `json:"messages,omitempty" jsonschema_description:"A whole conversation instead of prompt."`
 	System      string         `json:"system,omitempty" jsonschema_description:"System instructions."`
-	Model       string         `json:"model,omitempty" jsonschema_description:"Model id from list_models; default from WENWEN_CHAT_MODEL."`
+	Model       string         `json:"model,omitempty" jsonschema_description:"From list_models; default WENWEN_CHAT_MODEL."`
 	Temperature *float64       `json:"temperature,omitempty" jsonschema:"minimum=0,maximum=2"`
 	MaxTokens   *int           `json:"max_tokens,omitempty" jsonschema:"minimum=1" jsonschema_description:"Most tokens in the answer."`
 	JSONSchema  map[string]any `json:"json_schema,omitempty" jsonschema_description:"Object schema the answer must follow; parsed into json."`
 	Tools       []functionDef  `json:"tools,omitempty" jsonschema_description:"Functions the model may call; see tool_calls."`
-	Images      []string       `json:"images,omitempty" jsonschema:"maxItems=10" jsonschema_description:"Images for the last user message: paths, http(s) or data: URLs."`
+	Images      []string       `json:"images,omitempty" jsonschema:"maxItems=10" jsonschema_description:"For the last user message: paths, URLs or data: URLs."`
 }
 
 var reFuncName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

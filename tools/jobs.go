@@ -251,8 +251,8 @@ func startJob(ctx context.Context, d *Deps, call *Call, spec jobs.Spec, seconds 
 }
 
 type getJobInput struct {
-	JobID       string `json:"job_id" jsonschema_description:"A job_id (or task id) a tool returned."`
-	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Seconds to wait for the end (default 45; 0: answer at once)."`
+	JobID       string `json:"job_id" jsonschema_description:"A job_id or task id."`
+	WaitSeconds *int   `json:"wait_seconds,omitempty" jsonschema:"minimum=0" jsonschema_description:"Default 45; 0 answers at once."`
 }
 
 func (in *getJobInput) validate() error {
