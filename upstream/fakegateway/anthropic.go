@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -92,21 +91,7 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 		g.streamMessage(w, r, &req, reply)
 		return
 	}
-	b, _ := json.Marshal(reply)
-	switch req.Model {
-	case ModelFaultBadJSON, ModelFaultCut:
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b[:len(b)/2])
-		if req.Model == ModelFaultCut {
-			panic(http.ErrAbortHandler)
-		}
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	writeRelayed(w, req.Model, reply)
 }
 
 // writeAnthropicError writes a relayed error in the Anthropic envelope, error
@@ -415,8 +400,7 @@ func (g *Gateway) streamMessage(w http.ResponseWriter, r *http.Request, req *mes
 		for _, p := range splitRunes(text, chatPieceRunes) {
 			switch {
 			case req.Model == ModelFaultCut && deltas == 2:
-				s.Close()
-				panic(http.ErrAbortHandler)
+				s.Cut()
 			case req.Model == ModelFaultSSEError && deltas == 1:
 				s.Event("error", map[string]any{"type": "error", "error": map[string]string{"type": "overloaded_error", "message": "Overloaded"}})
 				return

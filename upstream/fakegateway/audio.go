@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -112,13 +111,7 @@ func (g *Gateway) speech(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"object":"not audio at all"`))
 		return
 	case ModelFaultCut:
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body[:len(body)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		panic(http.ErrAbortHandler)
+		writeCut(w, ct, body)
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -11,7 +11,6 @@ import (
 	"image/png"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -185,26 +184,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	if model == ModelFaultSlow && !g.SlowWait(r.Context()) {
 		return
 	}
-	completion := reply.completion()
-	switch model {
-	case ModelFaultBadJSON:
-		b, _ := json.Marshal(completion)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b[:len(b)/2])
-		return
-	case ModelFaultCut:
-		b, _ := json.Marshal(completion)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b[:len(b)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		panic(http.ErrAbortHandler) // drop the connection mid-body
-	}
-	WriteUpstreamJSON(w, http.StatusOK, completion)
+	writeRelayed(w, model, reply.completion())
 }
 
 // modelField reads "model": absent, null and "" all give "".
@@ -859,8 +839,7 @@ func (g *Gateway) streamChat(w http.ResponseWriter, r *http.Request, req *chatRe
 		for _, d := range deltas[:min(2, len(deltas))] {
 			s.Data(reply.chunk(d, nil))
 		}
-		s.Close()
-		panic(http.ErrAbortHandler) // drop the connection: no usage, no [DONE]
+		s.Cut() // drop the connection: no usage, no [DONE]
 	case ModelFaultBadJSON:
 		s.DataRaw(`{"choices":[{"delta":{"content":"Hel`)
 		s.Done()

@@ -136,20 +136,7 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	body := map[string]any{"data": data, "model": req.Model, "object": "list",
 		"usage": map[string]int{"prompt_tokens": tokens, "total_tokens": tokens}}
-	b, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", "application/json")
-	switch req.Model {
-	case ModelFaultBadJSON, ModelFaultCut:
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b[:len(b)/2])
-		if req.Model == ModelFaultCut {
-			panic(http.ErrAbortHandler)
-		}
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	writeRelayed(w, req.Model, body)
 }
 
 // FakeEmbedding is the fake's vector for text: the normalised sum of one

@@ -93,6 +93,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -467,6 +468,46 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // from upstream ("application/json", no charset).
 func WriteUpstreamJSON(w http.ResponseWriter, status int, v any) {
 	writeJSON(w, status, "application/json", v)
+}
+
+// writeRelayed writes v as a relayed success body, broken the way the fault
+// models ask: fault-badjson gets half the JSON (a complete answer that does
+// not parse), fault-cut half the JSON under the whole body's Content-Length
+// and then a dropped connection.
+func writeRelayed(w http.ResponseWriter, model string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "fakegateway: marshal: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	switch model {
+	case ModelFaultBadJSON:
+		b = b[:len(b)/2]
+	case ModelFaultCut:
+		writeCut(w, "application/json", b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// writeCut sends the first half of body under the whole body's
+// Content-Length, then drops the connection: the client sees a cut transfer.
+func writeCut(w http.ResponseWriter, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body[:len(body)/2])
+	dropConnection(w)
+}
+
+// dropConnection flushes what was written and closes the connection
+// without ending the answer (no chunk terminator, no [DONE]).
+func dropConnection(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {

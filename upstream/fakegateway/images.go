@@ -114,15 +114,11 @@ func (g *Gateway) imageFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := ImagePNG(iw, ih, seed)
+	if m[1] == "cut-" {
+		writeCut(w, "image/png", b)
+	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	if m[1] == "cut-" {
-		_, _ = w.Write(b[:len(b)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		panic(http.ErrAbortHandler) // drop the connection mid-body
-	}
 	_, _ = w.Write(b)
 }
 

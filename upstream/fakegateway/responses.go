@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -72,21 +71,7 @@ func (g *Gateway) responses(w http.ResponseWriter, r *http.Request) {
 
 	resp := g.planResponse(&req, input)
 	if !req.Stream {
-		b, _ := json.Marshal(resp)
-		switch req.Model {
-		case ModelFaultBadJSON, ModelFaultCut:
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(b[:len(b)/2])
-			if req.Model == ModelFaultCut {
-				panic(http.ErrAbortHandler)
-			}
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b)
+		writeRelayed(w, req.Model, resp)
 		return
 	}
 	g.streamResponse(w, r, &req, resp)
@@ -324,8 +309,7 @@ func (g *Gateway) streamResponse(w http.ResponseWriter, r *http.Request, req *re
 			return
 		}
 		if req.Model == ModelFaultCut && i == 2 {
-			s.Close()
-			panic(http.ErrAbortHandler)
+			s.Cut()
 		}
 		event("response.output_text.delta", map[string]any{"item_id": msg.ID, "output_index": msgIndex, "content_index": 0, "delta": p, "logprobs": []any{}})
 		if s.Err() != nil {

@@ -124,6 +124,13 @@ func (s *Stream) Close() {
 	s.wg.Wait()
 }
 
+// Cut stops the pings and drops the connection mid-stream: no usage, no
+// end marker, as when the gateway's upstream breaks.
+func (s *Stream) Cut() {
+	s.Close()
+	dropConnection(s.w)
+}
+
 func (s *Stream) write(text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
