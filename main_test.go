@@ -62,9 +62,9 @@ type rawSession struct {
 	seen   map[int]map[string]any // answers read while looking for another id
 }
 
-func startRaw(t testing.TB, env []string) *rawSession {
+func startRaw(t testing.TB, env []string, args ...string) *rawSession {
 	t.Helper()
-	cmd := exec.Command(binPath)
+	cmd := exec.Command(binPath, args...)
 	cmd.Env = env
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

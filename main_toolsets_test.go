@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"os/exec"
 	"slices"
@@ -13,23 +12,7 @@ import (
 // its tools/list.
 func listServed(t *testing.T, env []string, args ...string) []string {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = env
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	s := &rawSession{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), stderr: &stderr}
+	s := startRaw(t, env, args...)
 	s.send(t, initLine)
 	s.readID(t, 1)
 	s.send(t, initializedLine)
