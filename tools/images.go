@@ -65,6 +65,20 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
+// imageModel is the model a call asked for (the default when none) and the
+// API family that serves it; an unknown family is an error.
+func imageModel(asked, def string) (string, imageFamily, error) {
+	model := strings.TrimSpace(asked)
+	if model == "" {
+		model = def
+	}
+	fam := imageFamilyOf(model)
+	if fam == familyUnknown {
+		return "", fam, unknownFamily(model)
+	}
+	return model, fam, nil
+}
+
 func unknownFamily(model string) error {
 	return userErrorf("%q is not a known image model: use an images-API model (gpt-image-1, dall-e-3, dall-e-2, flux-*, imagen-*...), a chat image model (gpt-4o-image, sora_image, jimeng...) or a Gemini image model (gemini-2.5-flash-image...); call list_models with kind \"image\" to see what the key offers", model)
 }
@@ -195,21 +209,14 @@ func generateImageTool(d *Deps) Tool {
 		"Generate images from a prompt (gpt-image-1, dall-e-3, flux, gpt-4o-image, Gemini image models); saves them and returns paths, URLs and a preview. Paid per image; 10 s to 2 min.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in generateImageInput) (Result[imagesOutput], error) {
-			model := strings.TrimSpace(in.Model)
-			if model == "" {
-				model = d.Config.ImageModel
-			}
-			fam := imageFamilyOf(model)
-			if fam == familyUnknown {
-				return Result[imagesOutput]{}, unknownFamily(model)
+			model, fam, err := imageModel(in.Model, d.Config.ImageModel)
+			if err != nil {
+				return Result[imagesOutput]{}, err
 			}
 			n := max(1, in.N)
 			call.Progress.Final(0, float64(n+1), fmt.Sprintf("generating %d image(s) with %s", n, model))
 			ctx2 := upstream.WithRequestTimeout(ctx, max(d.Config.Timeout, imageRequestMin))
-			var (
-				run *imageRun
-				err error
-			)
+			var run *imageRun
 			switch fam {
 			case familyImagesAPI:
 				run, err = imagesAPIGenerate(ctx2, d, &upstream.ImageRequest{Model: model, Prompt: in.Prompt, N: in.N, Size: in.Size, Quality: in.Quality, Style: in.Style})
@@ -233,13 +240,9 @@ func editImageTool(d *Deps) Tool {
 		"Edit or combine images from a prompt (gpt-image-1, dall-e-2, gpt-4o-image, Gemini); optional PNG mask. Saved and previewed like generate_image. Paid per image.",
 		hints{openWorld: true},
 		func(ctx context.Context, call *Call, in editImageInput) (Result[imagesOutput], error) {
-			model := strings.TrimSpace(in.Model)
-			if model == "" {
-				model = d.Config.ImageModel
-			}
-			fam := imageFamilyOf(model)
-			if fam == familyUnknown {
-				return Result[imagesOutput]{}, unknownFamily(model)
+			model, fam, err := imageModel(in.Model, d.Config.ImageModel)
+			if err != nil {
+				return Result[imagesOutput]{}, err
 			}
 			if strings.HasPrefix(strings.ToLower(model), "dall-e-3") {
 				return Result[imagesOutput]{}, userErrorf("dall-e-3 cannot edit images: use gpt-image-1 or dall-e-2, or gpt-4o-image")
