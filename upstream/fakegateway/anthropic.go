@@ -69,10 +69,6 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 	if !ReadJSON(w, r, &req) {
 		return
 	}
-	if req.Model == "" {
-		g.Replay(w, "files-get-without-model")
-		return
-	}
 	if !g.CheckModel(w, req.Model) {
 		return
 	}

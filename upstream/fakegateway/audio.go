@@ -44,10 +44,6 @@ func (g *Gateway) speech(w http.ResponseWriter, r *http.Request) {
 	if !ReadJSON(w, r, &req) {
 		return
 	}
-	if req.Model == "" {
-		g.Replay(w, "files-get-without-model")
-		return
-	}
 	if !g.CheckModel(w, req.Model) {
 		return
 	}
@@ -146,10 +142,6 @@ func (g *Gateway) transcriptions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model := r.FormValue("model")
-	if model == "" {
-		g.Replay(w, "files-get-without-model")
-		return
-	}
 	if !g.CheckModel(w, model) {
 		return
 	}

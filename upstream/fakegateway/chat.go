@@ -128,10 +128,6 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		g.writeRequestError(w, rerr)
 		return
 	}
-	if model == "" {
-		g.Replay(w, "files-get-without-model") // new-api's "Model name not specified"
-		return
-	}
 	if !g.CheckModel(w, model) {
 		return
 	}

@@ -387,10 +387,15 @@ func (g *Gateway) CheckKey(w http.ResponseWriter, presented, badkey string) bool
 	return false
 }
 
-// CheckModel reports whether model is in the catalogue; if it is not, it
-// replays model-unknown (503 model_not_found, naming the model) and returns
-// false. new-api answers the same way on every route.
+// CheckModel reports whether model is in the catalogue. If it is empty it
+// replays new-api's "Model name not specified" (files-get-without-model,
+// 400); if it is unknown, model-unknown (503 model_not_found, naming the
+// model); either way it returns false. new-api answers so on every route.
 func (g *Gateway) CheckModel(w http.ResponseWriter, model string) bool {
+	if model == "" {
+		g.Replay(w, "files-get-without-model")
+		return false
+	}
 	if g.KnownModel(model) {
 		return true
 	}
