@@ -265,14 +265,23 @@ func (g *Gateway) lookupVideo(id string) (*fakeVideo, bool) {
 	return v, ok
 }
 
-// getVideo serves GET /v1/videos/{id}.
-func (g *Gateway) getVideo(w http.ResponseWriter, r *http.Request) {
+// requestedVideo checks the key and finds the video named in the path; it
+// answers 401 or 404 itself and returns false when it cannot.
+func (g *Gateway) requestedVideo(w http.ResponseWriter, r *http.Request) (*fakeVideo, bool) {
 	if !g.CheckBearer(w, r) {
-		return
+		return nil, false
 	}
 	v, ok := g.lookupVideo(r.PathValue("id"))
 	if !ok {
 		WriteUpstreamError(w, http.StatusNotFound, "invalid_request_error", "", "task_not_found", "Task not found")
+	}
+	return v, ok
+}
+
+// getVideo serves GET /v1/videos/{id}.
+func (g *Gateway) getVideo(w http.ResponseWriter, r *http.Request) {
+	v, ok := g.requestedVideo(w, r)
+	if !ok {
 		return
 	}
 	WriteUpstreamJSON(w, http.StatusOK, v.view(time.Now()))
@@ -281,12 +290,8 @@ func (g *Gateway) getVideo(w http.ResponseWriter, r *http.Request) {
 // videoContent serves GET /v1/videos/{id}/content: the MP4 bytes of a
 // completed video, 400 while it is not completed, 404 for an unknown id.
 func (g *Gateway) videoContent(w http.ResponseWriter, r *http.Request) {
-	if !g.CheckBearer(w, r) {
-		return
-	}
-	v, ok := g.lookupVideo(r.PathValue("id"))
+	v, ok := g.requestedVideo(w, r)
 	if !ok {
-		WriteUpstreamError(w, http.StatusNotFound, "invalid_request_error", "", "task_not_found", "Task not found")
 		return
 	}
 	if status, _ := v.state(time.Now()); status != "completed" {
